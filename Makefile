@@ -1,0 +1,43 @@
+# Two commands do all the set-up on a fresh machine with Python 3.11:
+#   make lab    create/refresh .venv, install the course, open JupyterLab on notebooks/
+#   make test   create/refresh .venv, install the course, run ruff and the whole test suite
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+# The stamp records what .venv was built from; a newer pyproject.toml makes it stale.
+STAMP := $(VENV)/.installed
+# JupyterLab refuses to start as root unless told; containers and CI run as root.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
+LAB_ARGS ?=
+
+.PHONY: venv lab test lint test-e2e bench notebooks clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@# A venv whose interpreter no longer runs (Python upgraded or removed) is rebuilt.
+	@if [ -e $(PY) ] && ! $(PY) -c 'import sys; assert sys.version_info >= (3, 11)' 2>/dev/null; then \
+		echo "Rebuilding $(VENV): its Python is broken or older than 3.11"; rm -rf $(VENV); fi
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(ALLOW_ROOT) $(LAB_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+test: lint
+	$(VENV)/bin/python -m pytest
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_xent.py
+
+notebooks: $(STAMP)
+	$(PY) -m course_lib.notebooks notebooks
+
+clean:
+	rm -rf $(VENV) .hypothesis .pytest_cache .ruff_cache

@@ -1,0 +1,31 @@
+"""The one place where the tolerances of every course_lib-vs-TensorFlow comparison live.
+
+Justification (shared/reference/tf-2.21-facts.md §2.2): over 200 random comparisons of the four
+fused CE ops with a NumPy reference in the same dtype (logit scales 0.1 to 1e4, B <= 500,
+C <= 300) the largest errors fitted inside ``rtol=1e-6, atol=1e-6·max(1, max|x|)`` for float32
+and ``rtol=1e-13, atol=1e-13·max(1, max|x|)`` for float64. The absolute part grows with the
+logit scale because the stability shift ``x - max(x)`` rounds at ulp(max|x|); a loss near 0
+computed as ``lse - s_y`` cancels, so a relative tolerance alone cannot hold there.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+RTOL = {np.dtype(np.float32): 1e-6, np.dtype(np.float64): 1e-13}
+# Sums of many terms (reductions, gradients that add C products) carry a few more ulps.
+SLACK = 8
+
+
+def tolerance(dtype, scale: float = 1.0, slack: float = 1.0) -> dict[str, float]:
+    """``rtol``/``atol`` for comparing arrays of ``dtype`` computed from inputs of ``max|x| = scale``."""
+    rtol = RTOL[np.dtype(dtype)] * slack
+    return {"rtol": rtol, "atol": rtol * max(1.0, float(scale))}
+
+
+def assert_close(actual, expected, dtype, scale: float = 1.0, slack: float = 1.0) -> None:
+    """``np.testing.assert_allclose`` at the tolerance of ``dtype`` and logit scale ``scale``."""
+    expected = np.asarray(expected)
+    actual = np.asarray(actual)
+    assert actual.shape == expected.shape, f"shape {actual.shape} != TF's {expected.shape}"
+    np.testing.assert_allclose(actual, expected, **tolerance(dtype, scale, slack))
