@@ -97,5 +97,6 @@ def finite_array(x: ArrayLike, name: str) -> np.ndarray:
     """A float array with no NaN or infinity."""
     arr = float_array(x, name)
     if not np.all(np.isfinite(arr)):
-        raise ValueError(f"`{name}` must be finite; got {arr.ravel()[~np.isfinite(arr.ravel())][0]}.")
+        first_bad = arr.ravel()[~np.isfinite(arr.ravel())][0]
+        raise ValueError(f"`{name}` must be finite; got {first_bad}.")
     return arr

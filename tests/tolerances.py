@@ -18,7 +18,7 @@ SLACK = 8
 
 
 def tolerance(dtype, scale: float = 1.0, slack: float = 1.0) -> dict[str, float]:
-    """``rtol``/``atol`` for comparing arrays of ``dtype`` computed from inputs of ``max|x| = scale``."""
+    """``rtol``/``atol`` for arrays of ``dtype`` computed from inputs with ``max|x| = scale``."""
     rtol = RTOL[np.dtype(dtype)] * slack
     return {"rtol": rtol, "atol": rtol * max(1.0, float(scale))}
 
