@@ -37,7 +37,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_xent.py
 
 notebooks: $(STAMP)
-	$(PY) -m course_lib.notebooks notebooks
+	$(PY) tools/execute_notebooks.py notebooks $(wildcard solutions)
 
 clean:
 	rm -rf $(VENV) .hypothesis .pytest_cache .ruff_cache

@@ -1,0 +1,80 @@
+"""Stored notebooks are clean: run in order, no tracebacks, no widget state, versions asserted."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+LESSONS = sorted(ROOT.glob("notebooks/*.ipynb"))
+NOTEBOOKS = LESSONS + sorted(ROOT.glob("solutions/*.ipynb"))
+# The only kinds of cell whose output nbval may ignore: timings and interactive widgets.
+ALLOWED_IGNORE = re.compile(r"perf_counter|timeit|time\.time|widgets|display\(|interact|results/")
+
+
+def ids(paths):
+    return [str(p.relative_to(ROOT)) for p in paths]
+
+
+@pytest.fixture(params=NOTEBOOKS, ids=ids(NOTEBOOKS))
+def notebook(request):
+    return request.param, nbformat.read(request.param, as_version=4)
+
+
+def code_cells(nb):
+    return [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
+
+
+def test_there_are_lessons():
+    assert LESSONS, "notebooks/ holds no lesson"
+
+
+def test_executed_in_order_with_outputs(notebook):
+    path, nb = notebook
+    counts = [c.execution_count for c in code_cells(nb)]
+    assert counts == list(range(1, len(counts) + 1)), f"{path.name}: run out of order: {counts}"
+
+
+def test_no_traceback_and_no_widget_state(notebook):
+    path, nb = notebook
+    assert "widgets" not in nb.metadata, f"{path.name}: saved widget state (use make notebooks)"
+    for cell in code_cells(nb):
+        for out in cell.outputs:
+            assert out.output_type != "error", f"{path.name}: traceback in {cell.source[:60]}"
+            assert not (out.output_type == "stream" and out.name == "stderr"), (
+                f"{path.name}: stored stderr in cell {cell.execution_count}")
+
+
+def test_structure_title_setup_and_version_asserts(notebook):
+    path, nb = notebook
+    first = nb.cells[0]
+    assert first.cell_type == "markdown" and first.source.startswith("# "), path.name
+    titles = [line for c in nb.cells if c.cell_type == "markdown"
+              for line in c.source.splitlines() if line.startswith("# ")]
+    assert len(titles) == 1, f"{path.name}: one H1 title, found {titles}"
+    markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    for section in ("## Overview", "## Setup", "## Key takeaways"):
+        assert section in markdown, f"{path.name}: missing {section}"
+    setup = "\n".join(c.source for c in code_cells(nb)[:2])
+    assert "tf.__version__" in setup and "keras.__version__" in setup, path.name
+
+
+def test_ignore_output_only_on_timing_or_widget_cells(notebook):
+    path, nb = notebook
+    for cell in code_cells(nb):
+        if "NBVAL_IGNORE_OUTPUT" in cell.source:
+            assert ALLOWED_IGNORE.search(cell.source), (
+                f"{path.name}: NBVAL_IGNORE_OUTPUT on a cell that neither times nor shows a widget:"
+                f"\n{cell.source}")
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=ids(LESSONS))
+def test_no_helper_functions_defined_in_lessons(path):
+    """Reusable code lives in course_lib; a lesson imports it (solutions define answers)."""
+    nb = nbformat.read(path, as_version=4)
+    for cell in code_cells(nb):
+        assert not re.search(r"^\s*(def|class) ", cell.source, re.M), (
+            f"{path.name}: defines a helper; move it to course_lib:\n{cell.source}")

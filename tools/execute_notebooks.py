@@ -1,0 +1,53 @@
+"""Re-execute notebooks in place (`make notebooks`), the one way stored outputs are made.
+
+Uses nbclient with widget state NOT stored (nbclient stores it by default, and saved widget
+state is noise in diffs that no reader without a kernel can use). Prints each notebook's
+execution time, the figure the README's syllabus reports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+
+def execute(path: Path, timeout: int) -> float:
+    """Run every cell of ``path`` top to bottom in a fresh kernel and save it; return seconds."""
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}},
+                            store_widget_state=False)
+    start = time.perf_counter()
+    client.execute()
+    elapsed = time.perf_counter() - start
+    nb.metadata.pop("widgets", None)
+    nbformat.write(nb, path)
+    return elapsed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("paths", nargs="+", type=Path, help="notebooks or folders of notebooks")
+    parser.add_argument("--timeout", type=int, default=600, help="seconds per cell")
+    args = parser.parse_args(argv)
+    notebooks = sorted(p for path in args.paths
+                       for p in ([path] if path.suffix == ".ipynb" else path.glob("*.ipynb")))
+    if not notebooks:
+        print("no notebooks found in", *args.paths, file=sys.stderr)
+        return 2
+    total = 0.0
+    for path in notebooks:
+        seconds = execute(path, args.timeout)
+        total += seconds
+        print(f"{seconds:6.1f} s  {path}")
+    print(f"{total:6.1f} s  total")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
