@@ -21,7 +21,9 @@ def execute(path: Path, timeout: int) -> float:
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}},
-                            store_widget_state=False)
+                            store_widget_state=False,
+                            # one print() is stored as one output, not split at random
+                            coalesce_streams=True)
     start = time.perf_counter()
     client.execute()
     elapsed = time.perf_counter() - start
