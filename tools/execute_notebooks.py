@@ -23,7 +23,9 @@ def execute(path: Path, timeout: int) -> float:
                             resources={"metadata": {"path": str(path.parent)}},
                             store_widget_state=False,
                             # one print() is stored as one output, not split at random
-                            coalesce_streams=True)
+                            coalesce_streams=True,
+                            # no per-cell timestamps: they would change every re-run's JSON
+                            record_timing=False)
     start = time.perf_counter()
     client.execute()
     elapsed = time.perf_counter() - start
