@@ -24,12 +24,14 @@ from numpy.typing import ArrayLike
 SamplerOutput = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
-def log_uniform_probabilities(range_max: int) -> np.ndarray:
+def log_uniform_probabilities(range_max: int, classes: ArrayLike | None = None) -> np.ndarray:
     """Zipf-like ``P(k) = log((k+2)/(k+1)) / log(range_max+1)`` for k in [0, range_max).
 
     Class 0 is the most likely: classes must be sorted by decreasing frequency (word ranks).
+    ``classes`` picks the ks to evaluate (all of them by default).
     """
-    k = np.arange(range_max, dtype=np.float64)
+    k = np.arange(range_max) if classes is None else np.asarray(classes)
+    k = k.astype(np.float64)
     return np.log((k + 2) / (k + 1)) / np.log1p(range_max)
 
 
@@ -79,12 +81,14 @@ def expected_count(p: ArrayLike, num_sampled: int, num_tries: int) -> np.ndarray
 
 
 def _sample(true_classes, num_true, num_sampled, unique, range_max, seed,
-            probabilities: np.ndarray, draw) -> SamplerOutput:
+            probability: Callable[[np.ndarray], np.ndarray], draw) -> SamplerOutput:
+    """Check, draw, and give the expected counts of the true and the drawn classes only
+    (never all range_max of them: V may be a million)."""
     classes = _check_sampler_args(true_classes, num_true, num_sampled, unique, range_max)
     candidates, num_tries = _draw(draw(np.random.default_rng(seed)), num_sampled, unique)
     return (candidates.astype(np.int64),
-            expected_count(probabilities[classes], num_sampled, num_tries),
-            expected_count(probabilities[candidates], num_sampled, num_tries))
+            expected_count(probability(classes), num_sampled, num_tries),
+            expected_count(probability(candidates), num_sampled, num_tries))
 
 
 def log_uniform_candidate_sampler(true_classes: ArrayLike, num_true: int, num_sampled: int,
@@ -104,7 +108,7 @@ def log_uniform_candidate_sampler(true_classes: ArrayLike, num_true: int, num_sa
                           ) % range_max
 
     return _sample(true_classes, num_true, num_sampled, unique, range_max, seed,
-                   log_uniform_probabilities(range_max) if range_max else np.empty(0), draw)
+                   lambda ids: log_uniform_probabilities(range_max, ids), draw)
 
 
 def uniform_candidate_sampler(true_classes: ArrayLike, num_true: int, num_sampled: int,
@@ -118,6 +122,5 @@ def uniform_candidate_sampler(true_classes: ArrayLike, num_true: int, num_sample
     def draw(rng):
         return lambda n: rng.integers(0, range_max, n, dtype=np.int64)
 
-    probabilities = np.full(max(int(range_max), 0), 1 / max(int(range_max), 1))
     return _sample(true_classes, num_true, num_sampled, unique, range_max, seed,
-                   probabilities, draw)
+                   lambda ids: np.full(np.shape(ids), 1 / range_max), draw)

@@ -76,6 +76,10 @@ def test_losses_and_sparse_gradients_match_tf(tf, case):
     np.testing.assert_allclose(w_val, g_w.values.numpy(), rtol=rtol, atol=10 * rtol)
     np.testing.assert_allclose(b_val, g_b.values.numpy(), rtol=rtol, atol=10 * rtol)
     np.testing.assert_allclose(d_inputs, g_x.numpy(), rtol=rtol, atol=10 * rtol)
+    fused_loss, _ = getattr(nn, f"{loss_name}_value_and_grad")(
+        weights, biases, labels, inputs, *args, sampled_values=ours_values,
+        remove_accidental_hits=remove_hits)
+    np.testing.assert_allclose(fused_loss, ours, rtol=rtol, atol=rtol)
 
 
 def test_sparse_gradient_agrees_with_a_dense_numerical_one():

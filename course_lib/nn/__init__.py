@@ -12,9 +12,20 @@ from course_lib.nn.activations import (
     softmax,
     softplus,
 )
+from course_lib.nn.sampled import (
+    compute_accidental_hits,
+    estimate_full_softmax_loss,
+    nce_loss,
+    nce_loss_grad,
+    nce_loss_value_and_grad,
+    sampled_softmax_loss,
+    sampled_softmax_loss_grad,
+    sampled_softmax_loss_value_and_grad,
+)
 from course_lib.nn.sigmoid_cross_entropy import (
     sigmoid_cross_entropy_with_logits,
     sigmoid_cross_entropy_with_logits_grad,
+    sigmoid_cross_entropy_with_logits_value_and_grad,
     weighted_cross_entropy_with_logits,
     weighted_cross_entropy_with_logits_grad,
 )
@@ -28,12 +39,21 @@ from course_lib.nn.softmax_cross_entropy import (
 )
 
 __all__ = [
+    "compute_accidental_hits",
+    "estimate_full_softmax_loss",
     "log_sigmoid",
     "log_softmax",
     "logsumexp",
+    "nce_loss",
+    "nce_loss_grad",
+    "nce_loss_value_and_grad",
+    "sampled_softmax_loss",
+    "sampled_softmax_loss_grad",
+    "sampled_softmax_loss_value_and_grad",
     "sigmoid",
     "sigmoid_cross_entropy_with_logits",
     "sigmoid_cross_entropy_with_logits_grad",
+    "sigmoid_cross_entropy_with_logits_value_and_grad",
     "softmax",
     "softmax_cross_entropy_with_logits",
     "softmax_cross_entropy_with_logits_grad",

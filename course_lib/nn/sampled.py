@@ -25,9 +25,12 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from course_lib._checks import float_array
-from course_lib.nn.activations import logsumexp, sigmoid, softmax
+from course_lib.nn.activations import logsumexp, sigmoid
 from course_lib.nn.sigmoid_cross_entropy import sigmoid_cross_entropy_with_logits
-from course_lib.nn.softmax_cross_entropy import softmax_cross_entropy_with_logits
+from course_lib.nn.softmax_cross_entropy import (
+    softmax_cross_entropy_with_logits,
+    softmax_cross_entropy_with_logits_value_and_grad,
+)
 from course_lib.random import log_uniform_candidate_sampler
 
 # What TF adds to the logit of an accidental hit: -FLT_MAX in the logits' dtype.
@@ -40,6 +43,7 @@ class SampledLogits(NamedTuple):
     logits: np.ndarray
     targets: np.ndarray
     ids: np.ndarray           # [batch·num_true + num_sampled]: true classes, then candidates
+    rows: np.ndarray          # weights[ids]: the only rows of the layer the loss touches
     num_true: int
 
 
@@ -52,12 +56,14 @@ def compute_accidental_hits(true_classes: ArrayLike, sampled_candidates: ArrayLi
     """
     classes = _labels(true_classes, num_true, None, name="true_classes")
     candidates = np.asarray(sampled_candidates).astype(np.int64).reshape(-1)
-    position = {int(c): s for s, c in enumerate(candidates)}   # a repeated class: last wins
-    hits = [(b, position[int(c)]) for b, row in enumerate(classes) for c in row
-            if int(c) in position]
-    indices = np.array([b for b, _ in hits], dtype=np.int32)
-    ids = np.array([s for _, s in hits], dtype=np.int64)
-    return indices, ids, np.full(len(hits), ACCIDENTAL_HIT_LOGIT, dtype=np.float32)
+    order = np.argsort(candidates, kind="stable")          # equal classes keep their order,
+    ordered = candidates[order]                             # so side="right" finds the last
+    flat = classes.reshape(-1)
+    pos = np.searchsorted(ordered, flat, side="right") - 1
+    hit = np.flatnonzero((pos >= 0) & (ordered[np.maximum(pos, 0)] == flat))
+    indices = (hit // max(num_true, 1)).astype(np.int32)   # row-major: as TF's loop orders them
+    return (indices, order[pos[hit]].astype(np.int64),
+            np.full(len(hit), ACCIDENTAL_HIT_LOGIT, dtype=np.float32))
 
 
 def _labels(labels: ArrayLike, num_true: int, num_classes: int | None,
@@ -124,17 +130,20 @@ def compute_sampled_logits(weights: ArrayLike, biases: ArrayLike, labels: ArrayL
                          "expected one row of labels per example.")
     candidates, true_count, sampled_count = _sampled_values(
         sampled_values, y, num_true, num_sampled, num_classes, seed)
-    true_logits = np.einsum("bd,btd->bt", x, w[y]) + b[y]           # x·W[y] + b[y]
-    sampled_logits = x @ w[candidates].T + b[candidates]            # x·W[c] + b[c]
+    ids = np.concatenate([y.reshape(-1), candidates])
+    rows = w[ids].astype(x.dtype, copy=False)        # one gather of B·T + S rows, no W copy
+    w_true, w_sampled = rows[: y.size].reshape(*y.shape, -1), rows[y.size:]
+    true_logits = np.einsum("bd,btd->bt", x, w_true) + b[y]          # x·W[y] + b[y]
+    sampled_logits = x @ w_sampled.T + b[candidates]                 # x·W[c] + b[c]
     if remove_accidental_hits:
-        rows, cols, hit = compute_accidental_hits(y, candidates, num_true)
-        sampled_logits[rows, cols] += hit.astype(x.dtype)   # logit - FLT_MAX rounds to -FLT_MAX
+        hit_rows, hit_cols, hit = compute_accidental_hits(y, candidates, num_true)
+        sampled_logits[hit_rows, hit_cols] += hit.astype(x.dtype)   # logit - FLT_MAX rounds to -FLT_MAX
     true_logits -= np.log(true_count.astype(x.dtype))                # - log Q(y)
     sampled_logits -= np.log(sampled_count.astype(x.dtype))          # - log Q(c)
     logits = np.concatenate([true_logits, sampled_logits], axis=1)
     targets = np.concatenate([np.full_like(true_logits, 1 / num_true),
                               np.zeros_like(sampled_logits)], axis=1)
-    return SampledLogits(logits, targets, np.concatenate([y.reshape(-1), candidates]), num_true)
+    return SampledLogits(logits, targets, ids, rows, num_true)
 
 
 def sampled_softmax_loss(weights: ArrayLike, biases: ArrayLike, labels: ArrayLike,
@@ -163,18 +172,47 @@ def nce_loss(weights: ArrayLike, biases: ArrayLike, labels: ArrayLike, inputs: A
     return sigmoid_cross_entropy_with_logits(s.targets, s.logits).sum(axis=1)
 
 
-def _sparse_grads(s: SampledLogits, d_logits: np.ndarray, weights, inputs):
-    """Chain rule from ``d loss / d logits`` to (d_weights, d_biases, d_inputs)."""
-    w, x = np.asarray(weights).astype(d_logits.dtype), np.asarray(inputs)
-    t = s.num_true
-    true_ids, candidates = np.split(s.ids, [x.shape[0] * t])
+def _sparse_grads(s: SampledLogits, d_logits: np.ndarray, inputs: np.ndarray):
+    """Chain rule from ``d loss / d logits`` to ((ids, d_W rows), (ids, d_b), d_inputs)."""
+    t, x = s.num_true, inputs
+    w_true, w_sampled = s.rows[: x.shape[0] * t].reshape(x.shape[0], t, -1), s.rows[x.shape[0] * t:]
     g_true, g_sampled = d_logits[:, :t], d_logits[:, t:]
-    d_inputs = (np.einsum("bt,btd->bd", g_true, w[true_ids.reshape(-1, t)])   # Σ_t g·W[y]
-                + g_sampled @ w[candidates])                                   # + Σ_s g·W[c]
+    d_inputs = (np.einsum("bt,btd->bd", g_true, w_true)    # Σ_t g·W[y]
+                + g_sampled @ w_sampled)                   # + Σ_s g·W[c]
     w_values = np.concatenate([(g_true[:, :, None] * x[:, None, :]).reshape(-1, x.shape[1]),
-                               g_sampled.T @ x])
+                               g_sampled.T @ x])           # g·x for each true and sampled row
     b_values = np.concatenate([g_true.reshape(-1), g_sampled.sum(axis=0)])
     return (s.ids, w_values), (s.ids, b_values), d_inputs
+
+
+def sampled_softmax_loss_value_and_grad(
+        weights: ArrayLike, biases: ArrayLike, labels: ArrayLike, inputs: ArrayLike,
+        num_sampled: int, num_classes: int, num_true: int = 1, sampled_values=None,
+        remove_accidental_hits: bool = True, seed: int | None = None):
+    """``(loss [batch], ((w_indices, w_values), (b_indices, b_values), d_inputs))`` at once.
+
+    One gather of the true and sampled rows serves the loss and the gradient of its sum,
+    ``d logits = softmax(logits) - targets``: the step a training loop takes.
+    """
+    s = compute_sampled_logits(weights, biases, labels, inputs, num_sampled, num_classes,
+                               num_true, sampled_values, remove_accidental_hits, seed)
+    loss, d_logits = softmax_cross_entropy_with_logits_value_and_grad(s.targets, s.logits)
+    return loss, _sparse_grads(s, d_logits, np.asarray(inputs, dtype=s.logits.dtype))
+
+
+def nce_loss_value_and_grad(
+        weights: ArrayLike, biases: ArrayLike, labels: ArrayLike, inputs: ArrayLike,
+        num_sampled: int, num_classes: int, num_true: int = 1, sampled_values=None,
+        remove_accidental_hits: bool = False, *, seed: int | None = None):
+    """``(loss [batch], ((w_indices, w_values), (b_indices, b_values), d_inputs))`` at once.
+
+    ``d logits = σ(logits) - targets``, summed over the 1 + num_sampled sigmoid terms.
+    """
+    s = compute_sampled_logits(weights, biases, labels, inputs, num_sampled, num_classes,
+                               num_true, sampled_values, remove_accidental_hits, seed)
+    loss = sigmoid_cross_entropy_with_logits(s.targets, s.logits).sum(axis=1)
+    d_logits = sigmoid(s.logits) - s.targets
+    return loss, _sparse_grads(s, d_logits, np.asarray(inputs, dtype=s.logits.dtype))
 
 
 def sampled_softmax_loss_grad(weights: ArrayLike, biases: ArrayLike, labels: ArrayLike,
@@ -183,23 +221,21 @@ def sampled_softmax_loss_grad(weights: ArrayLike, biases: ArrayLike, labels: Arr
                               remove_accidental_hits: bool = True, seed: int | None = None):
     """``((w_indices, w_values), (b_indices, b_values), d_inputs)`` of the summed loss.
 
-    ``d logits = softmax(logits) - targets``; ``indices`` are the true then the sampled ids.
+    Like ``tf.GradientTape`` on ``tf.nn.sampled_softmax_loss``: the weights and biases
+    gradients are sparse (IndexedSlices-like), indices = the true then the sampled ids.
     """
-    s = compute_sampled_logits(weights, biases, labels, inputs, num_sampled, num_classes,
-                               num_true, sampled_values, remove_accidental_hits, seed)
-    return _sparse_grads(s, softmax(s.logits) - s.targets, weights, inputs)
+    return sampled_softmax_loss_value_and_grad(
+        weights, biases, labels, inputs, num_sampled, num_classes, num_true, sampled_values,
+        remove_accidental_hits, seed)[1]
 
 
 def nce_loss_grad(weights: ArrayLike, biases: ArrayLike, labels: ArrayLike, inputs: ArrayLike,
                   num_sampled: int, num_classes: int, num_true: int = 1, sampled_values=None,
                   remove_accidental_hits: bool = False, *, seed: int | None = None):
-    """``((w_indices, w_values), (b_indices, b_values), d_inputs)`` of the summed NCE loss.
-
-    ``d logits = σ(logits) - targets``; ``indices`` are the true then the sampled ids.
-    """
-    s = compute_sampled_logits(weights, biases, labels, inputs, num_sampled, num_classes,
-                               num_true, sampled_values, remove_accidental_hits, seed)
-    return _sparse_grads(s, sigmoid(s.logits) - s.targets, weights, inputs)
+    """``((w_indices, w_values), (b_indices, b_values), d_inputs)`` of the summed NCE loss."""
+    return nce_loss_value_and_grad(
+        weights, biases, labels, inputs, num_sampled, num_classes, num_true, sampled_values,
+        remove_accidental_hits, seed=seed)[1]
 
 
 def estimate_full_softmax_loss(weights: ArrayLike, biases: ArrayLike, labels: ArrayLike,

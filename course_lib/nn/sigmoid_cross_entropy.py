@@ -11,6 +11,12 @@ For a logit x and a label z in [0, 1], with ``softplus(t) = log(1 + exp(t))``:
 
 Gradients of the summed loss: ``d/dx = σ(x) - z`` (weighted: ``(1-z)σ(x) - q·z·σ(-x)``),
 ``d/dz = -x`` (weighted: ``q·softplus(-x) - softplus(x)``).
+
+``sigmoid_cross_entropy_with_logits_value_and_grad`` is the fused forward+backward ``make
+bench`` times: blocks of 128 KiB, each computed in place in the freshly allocated outputs
+with one reused scratch block, and only ufuncs NumPy vectorises on float32. Its one
+shortcut: ``log(1 + e)`` for ``log1p(e)``, ``e = exp(-|x|)`` in (0, 1], off by at most ~6e-8
+absolute (1 + e rounds at ulp(1)/2), far inside the float32 tolerance against TF.
 """
 
 from __future__ import annotations
@@ -27,6 +33,11 @@ from course_lib._checks import (
     labels_like,
 )
 from course_lib.nn.activations import sigmoid, softplus
+from course_lib.nn.softmax_cross_entropy import _split_work  # the shared two-thread split
+
+# Elements per block of the fused kernel: five block-sized arrays (x, z, loss, gradient and
+# one scratch) then stay in a 1-2 MiB L2 cache while its 14 passes run over them.
+_BLOCK_BYTES = 1 << 17
 
 
 def _binary_inputs(labels: ArrayLike, logits: ArrayLike):
@@ -59,6 +70,65 @@ def sigmoid_cross_entropy_with_logits_grad(
     """``(d_labels, d_logits) = (-x, σ(x) - z)`` of the summed loss (as ``tf.GradientTape``)."""
     z, x, w = _binary_inputs(labels, logits)
     return (-w).astype(x.dtype), (sigmoid(w) - z).astype(x.dtype, copy=False)
+
+
+def _sigmoid_block(x: np.ndarray, z: np.ndarray, loss: np.ndarray, grad: np.ndarray,
+                   t: np.ndarray) -> None:
+    """Fill ``loss`` and ``grad`` for the 1-D block ``x``, ``z``; ``t`` is block scratch.
+
+    ``loss``, ``grad`` and ``t`` have the compute dtype; ``x`` and ``z`` may be float16,
+    read by each ufunc as float32 (abs, max and comparisons are exact; x·z is asked for in
+    float32), as TF computes float16 in float32.
+    """
+    np.abs(x, out=t)                       # t = |x|
+    np.negative(t, out=t)                  # t = -|x|   (np.copysign: 3x slower than both)
+    np.exp(t, out=t)                       # t = e = exp(-|x|), in (0, 1]: never overflows
+    np.maximum(x, 0, out=loss)             # loss = max(x, 0)
+    np.multiply(x, z, out=grad, dtype=grad.dtype)  # grad = x·z       (grad as scratch)
+    loss -= grad                           # loss = max(x, 0) - x·z
+    np.greater_equal(x, 0, out=grad)       # grad = 1 where x >= 0, else 0
+    np.maximum(grad, t, out=grad)          # grad = exp(min(x, 0)): 1 if x >= 0, e = exp(x) if not
+    t += 1                                 # t = 1 + e
+    grad /= t                              # grad = σ(x) = exp(min(x, 0)) / (1 + exp(-|x|))
+    grad -= z                              # grad = σ(x) - z
+    np.log(t, out=t)                       # t = log(1 + e)   (≈ log1p(e), see module doc)
+    loss += t                              # loss = max(x, 0) - x·z + log(1 + exp(-|x|))
+
+
+def sigmoid_cross_entropy_with_logits_value_and_grad(
+        labels: ArrayLike, logits: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """``(loss, d Σloss / d logits) = (max(x, 0) - x·z + log(1 + exp(-|x|)), σ(x) - z)``.
+
+    The fused forward+backward of ``tf.nn.sigmoid_cross_entropy_with_logits``, blocked and
+    in place (two threads for large inputs); within ~6e-8 of the accurate
+    ``sigmoid_cross_entropy_with_logits``, which uses ``log1p``. σ(x) is formed without
+    cancellation for x < 0: ``e/(1 + e)`` there, ``1/(1 + e)`` for x >= 0.
+    """
+    x = float_array(logits, "logits")
+    z = labels_like(labels, x)                     # labels in the logits' dtype, not upcast
+    check_same_shape(z, x.shape, "labels")
+    dtype = compute_dtype(x.dtype)                 # float16 is computed in float32
+    loss, grad = np.empty(x.shape, x.dtype), np.empty(x.shape, x.dtype)
+    in_place = x.dtype == dtype
+    flat_x, flat_z = x.reshape(-1), z.reshape(-1)
+    flat_loss, flat_grad = loss.reshape(-1), grad.reshape(-1)
+    block = max(1, _BLOCK_BYTES // dtype.itemsize)
+
+    def run(chunk: slice) -> None:
+        size = min(block, chunk.stop - chunk.start)
+        t = np.empty(size, dtype)
+        scratch = None if in_place else (np.empty(size, dtype), np.empty(size, dtype))
+        for start in range(chunk.start, chunk.stop, block):
+            part = slice(start, min(start + block, chunk.stop))
+            n = part.stop - part.start
+            out = (flat_loss[part], flat_grad[part]) if in_place else (
+                scratch[0][:n], scratch[1][:n])
+            _sigmoid_block(flat_x[part], flat_z[part], *out, t[:n])
+            if not in_place:                       # float16: round the float32 result once
+                flat_loss[part], flat_grad[part] = out
+
+    _split_work(flat_x.size, flat_x.size * dtype.itemsize, run)
+    return loss, grad
 
 
 def weighted_cross_entropy_with_logits(labels: ArrayLike, logits: ArrayLike,
