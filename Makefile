@@ -33,8 +33,19 @@ lint: $(STAMP)
 test: lint
 	$(VENV)/bin/python -m pytest
 
+# Browser tests (tests/e2e, not part of `make test`): JupyterLab and Voila servers on
+# 127.0.0.1, driven by Debian's Chromium through Playwright. Without a Chromium they fail, never
+# skip, and say how to install one.
+CHROMIUM ?= /usr/bin/chromium
+test-e2e: $(STAMP)
+	@test -x $(CHROMIUM) || { echo "make test-e2e needs Chromium at $(CHROMIUM). Install Debian's:" \
+		"apt-get update && apt-get install -y chromium (as root). Never run 'playwright install':" \
+		"it downloads a browser of its own, which fails here." >&2; exit 1; }
+	CHROMIUM=$(CHROMIUM) $(PY) -m pytest -o addopts="-p no:cacheprovider" -v tests/e2e
+
 bench: $(STAMP)
 	$(PY) benchmarks/bench_xent.py
+	$(PY) benchmarks/bench_grading.py
 
 notebooks: $(STAMP)
 	$(PY) tools/execute_notebooks.py notebooks $(wildcard solutions)

@@ -137,7 +137,7 @@ def compute_sampled_logits(weights: ArrayLike, biases: ArrayLike, labels: ArrayL
     sampled_logits = x @ w_sampled.T + b[candidates]                 # x·W[c] + b[c]
     if remove_accidental_hits:
         hit_rows, hit_cols, hit = compute_accidental_hits(y, candidates, num_true)
-        sampled_logits[hit_rows, hit_cols] += hit.astype(x.dtype)   # logit - FLT_MAX rounds to -FLT_MAX
+        sampled_logits[hit_rows, hit_cols] += hit.astype(x.dtype)  # rounds to -FLT_MAX
     true_logits -= np.log(true_count.astype(x.dtype))                # - log Q(y)
     sampled_logits -= np.log(sampled_count.astype(x.dtype))          # - log Q(c)
     logits = np.concatenate([true_logits, sampled_logits], axis=1)
