@@ -45,6 +45,7 @@ test-e2e: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_xent.py
+	$(PY) benchmarks/bench_sampled.py
 	$(PY) benchmarks/bench_grading.py
 
 notebooks: $(STAMP)

@@ -1,0 +1,142 @@
+"""The ``course`` command: ``release``, ``grade`` and ``gradescope``.
+
+Exit status: 0 when the command completed (whatever the scores), 2 for a usage error (unknown
+assignment, missing file, two submissions with the same file stem), 1 when grading itself
+could not run (no worker process could start).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+USAGE_ERROR = 2
+
+
+class UsageError(Exception):
+    """A mistake in the command line: reported in one line, exit status 2."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="course", description="Release and grade the "
+                                     "course's assignments.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    rel = sub.add_parser("release", help="regenerate exercises/ from solutions/")
+    rel.add_argument("--solutions", type=Path, default=Path("solutions"))
+    rel.add_argument("--exercises", type=Path, default=Path("exercises"))
+    grade = sub.add_parser("grade", help="grade submitted notebooks")
+    grade.add_argument("assignment", help="assignment name (e.g. 01_softmax) or the path of "
+                       "its source notebook")
+    grade.add_argument("submissions", nargs="+", type=Path, metavar="SUBMISSION.ipynb")
+    grade.add_argument("--jobs", type=int, default=len(os.sched_getaffinity(0)),
+                       help="submissions graded at once (default: the number of cores)")
+    grade.add_argument("--out", type=Path, default=Path("grades"),
+                       help="output directory (default: grades/)")
+    grade.add_argument("--timeout", type=float, default=2.0,
+                       help="least time limit per test and per answer cell, in seconds "
+                       "(default 2; a test gets more when the reference needs it)")
+    grade.add_argument("--seed", type=int, default=None,
+                       help="seed of the hidden inputs (default: random, kept in OUT/run.json)")
+    grade.add_argument("--penalty", action="append", default=[], metavar="FLAG=POINTS",
+                       help="subtract POINTS when a flag (e.g. import:os, monkeypatch) is raised")
+    grade.add_argument("--solutions", type=Path, default=Path("solutions"))
+    gs = sub.add_parser("gradescope", help="build a Gradescope autograder bundle")
+    gs.add_argument("assignment")
+    gs.add_argument("-o", "--output", type=Path, required=True)
+    gs.add_argument("--solutions", type=Path, default=Path("solutions"))
+    return parser
+
+
+def resolve_assignment(spec: str, solutions: Path):
+    """``(Assignment, source notebook)`` from a name or a source notebook's path."""
+    from course_lib.grading.assignments import get_assignment
+
+    path = Path(spec)
+    source = path if spec.endswith(".ipynb") else solutions / f"{spec}.ipynb"
+    try:
+        assignment = get_assignment(source.stem)
+    except KeyError as exc:
+        raise UsageError(exc.args[0]) from None
+    if not source.is_file():
+        raise UsageError(f"source notebook {source} not found")
+    return assignment, source
+
+
+def _check_submissions(paths: list[Path]) -> None:
+    seen: dict[str, Path] = {}
+    for path in paths:
+        if not path.is_file():
+            raise UsageError(f"submission {path} not found")
+        if path.stem in seen:
+            raise UsageError(f"two submissions have the same file stem {path.stem!r}: "
+                             f"{seen[path.stem]} and {path}")
+        seen[path.stem] = path
+
+
+def _penalties(items: list[str]) -> dict[str, float]:
+    out = {}
+    for item in items:
+        code, sep, points = item.rpartition("=")
+        try:
+            out[code] = float(points)
+        except ValueError:
+            sep = ""
+        if not sep or not code:
+            raise UsageError(f"--penalty {item!r}: expected FLAG=POINTS, e.g. import:os=2")
+    return out
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    from course_lib.grading.release import release
+
+    for path in release(args.solutions, args.exercises):
+        print(f"wrote {path}")
+    return 0
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    from course_lib.grading.batch import BatchOptions, grade_batch
+    from course_lib.grading.console import GradeDisplay
+
+    assignment, source = resolve_assignment(args.assignment, args.solutions)
+    _check_submissions(args.submissions)
+    if args.jobs < 1 or args.timeout <= 0:
+        raise UsageError("--jobs must be >= 1 and --timeout > 0")
+    options = BatchOptions(out=args.out, jobs=args.jobs, timeout=args.timeout, seed=args.seed,
+                           penalties=_penalties(args.penalty))
+    display = GradeDisplay(len(args.submissions), assignment)
+    try:
+        with display:
+            results, warning = grade_batch(assignment, source, args.submissions, options,
+                                           display.done)
+    except RuntimeError as exc:
+        print(f"course: grading could not run: {exc}", file=sys.stderr)
+        return 1
+    display.summary(results, warning, args.out)
+    return 0
+
+
+def cmd_gradescope(args: argparse.Namespace) -> int:
+    from course_lib.grading.gradescope import build_bundle
+
+    assignment, source = resolve_assignment(args.assignment, args.solutions)
+    build_bundle(assignment.name, source, args.output)
+    print(f"wrote {args.output}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``course`` console script."""
+    args = _parser().parse_args(argv)
+    commands = {"release": cmd_release, "grade": cmd_grade, "gradescope": cmd_gradescope}
+    try:
+        return commands[args.command](args)
+    except UsageError as exc:
+        print(f"course: error: {exc}", file=sys.stderr)
+        return USAGE_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""What grading writes: Gradescope's results.json, feedback.md and grades.csv, atomically.
+
+Every file is written to a temporary file in the same directory and renamed over the old one,
+so a reader (or Gradescope, or an interrupted run) sees either the previous complete file or
+the new one. Nothing here prints a hidden input: hidden tests' messages come from
+:mod:`course_lib.grading.compare`, which gives shapes and counts only.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from course_lib.grading.flags import explain
+from course_lib.grading.grader import SubmissionResult, TestResult
+
+CSV_HEAD = ["student_id", "score", "max_score", "flags"]
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file and ``os.replace``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def remove_stale_temporaries(folder: Path) -> None:
+    """Delete the temporary files of writes that an interrupted run never renamed."""
+    for tmp in folder.glob("**/.*.tmp"):
+        tmp.unlink(missing_ok=True)
+
+
+def _points(x: float) -> float | int:
+    return int(x) if float(x).is_integer() else round(x, 4)
+
+
+def _test_entry(r: TestResult, number: int) -> dict:
+    case = r.test.case
+    return {"name": r.test.name, "number": str(number), "score": _points(r.score),
+            "max_score": _points(case.points),
+            "status": "passed" if r.verdict.passed else "failed",
+            "output": f"Input: {case.describe}.\n{r.verdict.message}",
+            "visibility": "after_published" if case.hidden else "visible",
+            "tags": [r.test.question.id]}
+
+
+def results_json(result: SubmissionResult, warning: str | None) -> str:
+    """Gradescope's results.json for ``result`` (complete or as far as it got)."""
+    tests = [_test_entry(r, i + 1) for i, r in enumerate(result.results)]
+    if result.penalty:
+        tests.append({"name": "Penalty for flagged code", "score": -_points(result.penalty),
+                      "max_score": 0, "status": "failed", "visibility": "visible",
+                      "output": "; ".join(result.flags)})
+    lines = [*([warning] if warning else []), *result.notes]
+    if result.flags:
+        lines.append("Flags: " + "; ".join(result.flags))
+    data = {"score": _points(result.score), "execution_time": round(result.execution_time, 3),
+            "output": "\n".join(lines), "visibility": "visible",
+            "stdout_visibility": "hidden", "tests": tests,
+            "extra_data": {"complete": result.complete, "max_score": _points(result.max_score),
+                           "flags": result.flags}}
+    return json.dumps(data, indent=1, ensure_ascii=False) + "\n"
+
+
+def feedback_md(result: SubmissionResult, title: str) -> str:
+    """The student's feedback: one line per test, the notes and the flags."""
+    lines = [f"# {title}: feedback for {result.student_id}", "",
+             f"**Score: {_points(result.score)} / {_points(result.max_score)}**", ""]
+    if not result.complete:
+        lines += ["*Grading did not finish; this is a partial report.*", ""]
+    for r in result.results:
+        mark = "✓" if r.verdict.passed else "✗"
+        hidden = " (hidden test)" if r.test.case.hidden else ""
+        lines.append(f"- {mark} **{r.test.name}**{hidden}: {_points(r.score)} / "
+                     f"{_points(r.test.case.points)}. Input: {r.test.case.describe}. "
+                     f"{r.verdict.message if not r.verdict.passed else 'Correct.'}")
+    if result.notes:
+        lines += ["", "## Notes", "", *[f"- {n}" for n in result.notes]]
+    if result.flags:
+        lines += ["", "## Flags", "",
+                  "Your answer cells use something this exercise does not expect; your "
+                  "instructor will see these flags.", "",
+                  *[f"- {explain(code)}" for code in result.flags]]
+    if result.penalty:
+        lines += ["", f"Penalty for flagged code: -{_points(result.penalty)} points."]
+    return "\n".join(lines) + "\n"
+
+
+def grades_csv(results: list[SubmissionResult], question_ids: list[str]) -> str:
+    """``student_id,score,max_score,flags`` then one column per question."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow([*CSV_HEAD, *question_ids])
+    for res in sorted(results, key=lambda r: r.student_id):
+        per_question = {q: 0.0 for q in question_ids}
+        for r in res.results:
+            per_question[r.test.question.id] += r.score
+        writer.writerow([res.student_id, _points(res.score), _points(res.max_score),
+                         ";".join(res.flags), *(_points(per_question[q]) for q in question_ids)])
+    return buf.getvalue()
