@@ -78,3 +78,15 @@ def test_no_helper_functions_defined_in_lessons(path):
     for cell in code_cells(nb):
         assert not re.search(r"^\s*(def|class) ", cell.source, re.M), (
             f"{path.name}: defines a helper; move it to course_lib:\n{cell.source}")
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=ids(LESSONS))
+def test_relative_links_lead_to_files_and_practice_names_an_assignment(path):
+    nb = nbformat.read(path, as_version=4)
+    markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    links = re.findall(r"\]\(((?!https?:|#)[^)\s]+)\)", markdown)
+    for link in links:
+        assert (path.parent / link.split("#")[0]).exists(), f"{path.name}: broken link {link}"
+    practice = markdown[markdown.index("## Practice"):]
+    assert re.search(r"\]\(\.\./exercises/\d\d_\w+\.ipynb\)", practice), (
+        f"{path.name}: the Practice section links no assignment")
