@@ -1,13 +1,15 @@
 """The fused ``*_value_and_grad`` fast paths: TF's values, every code path, bounded memory.
 
-Paths: row blocks (rows up to ``_TILE_BYTES``), column tiles with an online max and sum
-(wider rows), two threads (inputs of ``_THREAD_MIN_BYTES`` or more; lowered here so that
-small inputs take it), float16 computed in a float32 scratch. Memory is deterministic, so
+Paths: blocks of whole rows (rows up to ``_TILE_BYTES``), column tiles with an online max
+and sum (wider rows; ``_TILE_BYTES`` is also lowered here to make many tiles), two threads
+(inputs of ``_THREAD_MIN_BYTES`` or more; lowered here so that small inputs take it),
+float16 computed in a float32 scratch. Memory is deterministic, so
 the peak is asserted; time is not, so ``benchmarks/bench_xent.py`` measures it instead.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import threading
@@ -22,8 +24,9 @@ import course_lib.nn.sigmoid_cross_entropy as sigmoid_module
 import course_lib.nn.softmax_cross_entropy as softmax_module
 from course_lib import nn
 
-# [2, 300_000] float32 rows are 1.2 MB: five column tiles of 256 KiB each.
+# [2, 300_000] float32 rows are 1.2 MB: two column tiles of 1 MiB at most, or 19 of 64 KiB.
 SHAPES = [(7, 5), (300, 1000), (2, 300_000)]
+SMALL_TILES = 1 << 16
 DTYPES = [np.float32, np.float64]
 
 
@@ -56,18 +59,31 @@ def threaded(monkeypatch):
     monkeypatch.setattr(softmax_module, "_THREAD_MIN_BYTES", 0)
 
 
-def test_wide_rows_take_the_column_tiled_path():
+@pytest.fixture(params=[None, SMALL_TILES], ids=["default_tiles", "64KiB_tiles"])
+def tile_bytes(request, monkeypatch):
+    """Run a test with the module's tile size and again with 64 KiB tiles (many per row)."""
+    if request.param is not None:
+        monkeypatch.setattr(softmax_module, "_TILE_BYTES", request.param)
+    return softmax_module._TILE_BYTES
+
+
+def test_wide_rows_take_the_column_tiled_path(monkeypatch):
     block_rows, tiles = softmax_module._column_tiles(300_000, 4)
-    assert block_rows == 1 and len(tiles) > 1
-    assert softmax_module._column_tiles(1000, 4) == (softmax_module._TILE_BYTES // 4000,
+    assert block_rows == 1 and len(tiles) == 2
+    assert softmax_module._column_tiles(1000, 4) == (softmax_module._ROW_BLOCK_BYTES // 4000,
                                                      [slice(0, 1000)])
+    monkeypatch.setattr(softmax_module, "_TILE_BYTES", SMALL_TILES)
+    block_rows, tiles = softmax_module._column_tiles(300_000, 4)
+    assert block_rows == 1 and len(tiles) == 19
+    assert tiles[0].start == 0 and tiles[-1].stop == 300_000
+    assert all(a.stop == b.start for a, b in itertools.pairwise(tiles))
 
 
 # ---------------------------------------------------------------- equal to TF
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("scale", [1.0, 10.0, 1e4])
-def test_sparse_fused_matches_tf(tf, dtype, shape, scale):
+def test_sparse_fused_matches_tf(tf, tile_bytes, dtype, shape, scale):
     x, y = logits(shape, scale, dtype), class_ids(shape)
     loss, grad = nn.sparse_softmax_cross_entropy_with_logits_value_and_grad(y, x)
     tf_loss, tf_grad = tf_value_and_grad(tf, tf.nn.sparse_softmax_cross_entropy_with_logits, y, x)
@@ -79,7 +95,7 @@ def test_sparse_fused_matches_tf(tf, dtype, shape, scale):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("scale", [1.0, 10.0, 1e4])
-def test_dense_fused_matches_tf(tf, dtype, shape, scale):
+def test_dense_fused_matches_tf(tf, tile_bytes, dtype, shape, scale):
     x, z = logits(shape, scale, dtype), soft_labels(shape, dtype)
     loss, grad = nn.softmax_cross_entropy_with_logits_value_and_grad(z, x)
     tf_loss, tf_grad = tf_value_and_grad(tf, tf.nn.softmax_cross_entropy_with_logits, z, x)
@@ -115,7 +131,7 @@ def test_fused_losses_keep_tfs_shifted_form():
     assert_close(wide_grad[0, 1:], np.full(299_999, 1 / 300_000), np.float32)
 
 
-def test_tiles_of_minus_infinity_contribute_zero_as_in_tf(tf):
+def test_tiles_of_minus_infinity_contribute_zero_as_in_tf(tf, tile_bytes):
     """A tile whose logits are all -inf must not turn the row's max or sum into NaN."""
     x = logits((2, 300_000), 3.0, np.float32)
     x[:, :200_000] = -np.inf                    # the first tiles hold only -inf
@@ -174,7 +190,7 @@ def test_dense_fused_any_axis_and_broadcast_labels(tf, axis):
 
 # ---------------------------------------------------------------- threads
 @pytest.mark.parametrize("shape", SHAPES)
-def test_threaded_softmax_paths_give_identical_results(threaded, shape):
+def test_threaded_softmax_paths_give_identical_results(threaded, tile_bytes, shape):
     x, y, z = logits(shape, 10.0, np.float32), class_ids(shape), soft_labels(shape, np.float32)
     threaded_results = [nn.sparse_softmax_cross_entropy_with_logits_value_and_grad(y, x),
                         nn.softmax_cross_entropy_with_logits_value_and_grad(z, x)]

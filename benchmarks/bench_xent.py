@@ -1,0 +1,543 @@
+"""course_lib's fused cross-entropy forward+backward against TensorFlow's, in one process.
+
+Run with ``make bench`` (``.venv/bin/python benchmarks/bench_xent.py``). Protocol (see
+benchmarks/README.md): float32, each implementation warmed up, then timed round-robin (every
+implementation once per repetition, the starting one rotating), each sample a loop of calls
+lasting >= 40 ms, median over the repetitions. The CPU share used by *other* processes
+during the timing is printed, because ratios measured on a busy machine are not the ones to
+quote. Writes benchmarks/results/xent.md (the table) and xent.json (every number).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import gc
+import json
+import math
+import os
+import platform
+import resource
+import sys
+import threading
+import time
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from course_lib import nn
+from course_lib.tf_setup import import_tensorflow
+
+RESULTS = Path(__file__).resolve().parent / "results"
+SOFTMAX_SHAPES = [(256, 1000), (4096, 1000), (256, 100_000), (64, 1_000_000)]
+SIGMOID_SHAPE = (4096, 1000)
+TARGET_SHAPES = [(4096, 1000), (256, 100_000), (64, 1_000_000)]
+REFERENCE_COPY_GBS = 22.0          # perf-notes §1: 1-thread np.copyto, 1 GiB, on the course VM
+MIN_SAMPLE_S = 0.040
+QUIET_OTHER_LOAD = 0.10
+# --keep-freed-memory: glibc serves every allocation from its heap and never gives freed
+# memory back, so a fresh output reuses pages instead of page-faulting in zeroed ones.
+KEEP_FREED_MEMORY = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": str(1 << 40)}
+
+
+def keeps_freed_memory() -> bool:
+    return all(os.environ.get(name) == value for name, value in KEEP_FREED_MEMORY.items())
+
+
+# ---------------------------------------------------------------- machine state
+def cpu_jiffies() -> tuple[int, int]:
+    """(busy, total) jiffies of the whole machine since boot, from /proc/stat."""
+    with open("/proc/stat") as f:
+        user, nice, system, idle, iowait, irq, softirq, steal = map(int, f.readline().split()[1:9])
+    busy = user + nice + system + irq + softirq + steal
+    return busy, busy + idle + iowait
+
+
+class LoadMeter:
+    """Share of the machine's CPU time used by other processes: /proc/stat minus os.times()."""
+
+    def __init__(self) -> None:
+        self.tick = os.sysconf("SC_CLK_TCK")
+
+    def __enter__(self) -> LoadMeter:
+        self.start = cpu_jiffies()
+        times = os.times()
+        self.own_start = times.user + times.system
+        return self
+
+    def __exit__(self, *exc) -> None:
+        busy, total = cpu_jiffies()
+        times = os.times()
+        own = (times.user + times.system - self.own_start) * self.tick
+        elapsed = max(total - self.start[1], 1)
+        self.other = max(0.0, (busy - self.start[0] - own) / elapsed)
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def copy_bandwidth(reps: int = 5) -> float:
+    """Single-thread ``np.copyto`` between two 1 GiB float32 arrays, GB/s of read + write."""
+    src = np.ones(1 << 28, np.float32)
+    dst = np.empty_like(src)
+    np.copyto(dst, src)                                     # fault every page in first
+    seconds = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        np.copyto(dst, src)
+        seconds.append(time.perf_counter() - start)
+    return 2 * src.nbytes / float(np.median(seconds)) / 1e9
+
+
+def two_thread_speedup(reps: int = 5) -> float:
+    """Throughput of two threads over one for an L2-resident ``np.exp`` loop (2.0 = two cores).
+
+    The guest's /proc/stat cannot see other virtual machines on the same host; this shows
+    how much of a second core the VM actually delivered during the run.
+    """
+    data = [np.linspace(-5, 0, 1 << 15, dtype=np.float32) for _ in range(2)]
+    outs = [np.empty_like(d) for d in data]
+
+    def work(i: int) -> None:
+        for _ in range(1000):
+            np.exp(data[i], out=outs[i])
+
+    ratios = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        work(0)
+        one = time.perf_counter() - start
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
+        start = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        ratios.append(2 * one / (time.perf_counter() - start))
+    return float(np.median(ratios))
+
+
+# ---------------------------------------------------------------- timing
+@dataclass
+class Impl:
+    name: str
+    op: str                        # "sparse", "dense" or "sigmoid": what it computes
+    kind: str                      # "course_lib", "tf_graph" or "tf_xla"
+    fn: Callable[[], object]
+    ms: list[float] = field(default_factory=list)
+    cpu_ms: list[float] = field(default_factory=list)
+    sys_ms: list[float] = field(default_factory=list)
+
+
+def sample(fn: Callable[[], object], calls: int) -> tuple[float, float, float]:
+    """(wall, process CPU, of which kernel) ms per call over ``calls`` back-to-back calls.
+
+    Kernel ("sys") time is mostly page faults: the OS zeroing a fresh output buffer.
+    """
+    usage0, wall0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+    for _ in range(calls):
+        fn()
+    wall, usage = time.perf_counter() - wall0, resource.getrusage(resource.RUSAGE_SELF)
+    system = usage.ru_stime - usage0.ru_stime
+    cpu = usage.ru_utime - usage0.ru_utime + system
+    return wall / calls * 1e3, cpu / calls * 1e3, system / calls * 1e3
+
+
+def time_round_robin(impls: list[Impl], reps: int) -> float:
+    """Fill each ``impl.ms``; return the other processes' CPU share meanwhile."""
+    calls = {}
+    for impl in impls:                                      # warm-ups, then calibration
+        impl.fn()
+        impl.fn()
+        once, _, _ = sample(impl.fn, 1)
+        calls[impl.name] = max(1, math.ceil(MIN_SAMPLE_S * 1e3 / max(once, 1e-3)))
+    gc.collect()
+    gc.disable()
+    try:
+        with LoadMeter() as load:
+            for rep in range(reps):
+                for i in range(len(impls)):
+                    impl = impls[(rep + i) % len(impls)]
+                    ms, cpu_ms, sys_ms = sample(impl.fn, calls[impl.name])
+                    impl.ms.append(ms)
+                    impl.cpu_ms.append(cpu_ms)
+                    impl.sys_ms.append(sys_ms)
+    finally:
+        gc.enable()
+    return load.other
+
+
+def peak_extra_bytes(fn: Callable[[], object]) -> int:
+    """Peak bytes allocated during one call (outputs included), as tracemalloc sees them."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        fn()
+        return tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+
+
+def max_abs_diff(a, b) -> float:
+    return float(np.max(np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64))))
+
+
+# ---------------------------------------------------------------- the implementations
+def tf_value_and_grad(tf, op, jit: bool = False):
+    """``(loss, d Σloss / d logits)`` of a ``tf.nn`` op under GradientTape, in ``tf.function``."""
+
+    @tf.function(jit_compile=jit, reduce_retracing=True)
+    def step(labels, logits):
+        with tf.GradientTape() as tape:
+            tape.watch(logits)
+            loss = op(labels, logits)
+            total = tf.reduce_sum(loss)
+        return loss, tape.gradient(total, logits)
+
+    return step
+
+
+def softmax_group(tf, shape, rng):
+    x = (rng.standard_normal(shape, dtype=np.float32) * 2).astype(np.float32)
+    y = rng.integers(0, shape[1], shape[0]).astype(np.int32)
+    z = np.zeros(shape, np.float32)
+    z[np.arange(shape[0]), y] = 1
+    tx, ty, tz = tf.constant(x), tf.constant(y), tf.constant(z)
+    tf_sparse = tf_value_and_grad(tf, tf.nn.sparse_softmax_cross_entropy_with_logits)
+    tf_dense = tf_value_and_grad(tf, tf.nn.softmax_cross_entropy_with_logits)
+    tf_sparse_xla = tf_value_and_grad(tf, tf.nn.sparse_softmax_cross_entropy_with_logits, True)
+    sparse = nn.sparse_softmax_cross_entropy_with_logits_value_and_grad
+    dense = nn.softmax_cross_entropy_with_logits_value_and_grad
+    impls = [
+        Impl("course_lib sparse", "sparse", "course_lib", lambda: sparse(y, x)),
+        Impl("TF sparse graph", "sparse", "tf_graph", lambda: tf_sparse(ty, tx)),
+        Impl("TF sparse XLA", "sparse", "tf_xla", lambda: tf_sparse_xla(ty, tx)),
+        Impl("course_lib dense", "dense", "course_lib", lambda: dense(z, x)),
+        Impl("TF dense graph", "dense", "tf_graph", lambda: tf_dense(tz, tx)),
+    ]
+    checks = {
+        "course_lib sparse": (sparse(y, x), tf_sparse(ty, tx)),
+        "TF sparse XLA": (tf_sparse_xla(ty, tx), tf_sparse(ty, tx)),
+        "course_lib dense": (dense(z, x), tf_dense(tz, tx)),
+    }
+    peaks = {"course_lib sparse": peak_extra_bytes(lambda: sparse(y, x)),
+             "course_lib dense": peak_extra_bytes(lambda: dense(z, x))}
+    useful = {"sparse": 2 * x.nbytes, "dense": 3 * x.nbytes}   # read x (and z), write grad
+    return impls, checks, peaks, useful, x.nbytes
+
+
+def sigmoid_group(tf, shape, rng):
+    x = (rng.standard_normal(shape, dtype=np.float32) * 3).astype(np.float32)
+    z = (rng.uniform(size=shape) < 0.01).astype(np.float32)          # ~1% positive labels
+    tx, tz = tf.constant(x), tf.constant(z)
+    tf_sigmoid = tf_value_and_grad(tf, tf.nn.sigmoid_cross_entropy_with_logits)
+    tf_sigmoid_xla = tf_value_and_grad(tf, tf.nn.sigmoid_cross_entropy_with_logits, True)
+    fused = nn.sigmoid_cross_entropy_with_logits_value_and_grad
+    impls = [
+        Impl("course_lib sigmoid", "sigmoid", "course_lib", lambda: fused(z, x)),
+        Impl("TF sigmoid graph", "sigmoid", "tf_graph", lambda: tf_sigmoid(tz, tx)),
+        Impl("TF sigmoid XLA", "sigmoid", "tf_xla", lambda: tf_sigmoid_xla(tz, tx)),
+    ]
+    checks = {"course_lib sigmoid": (fused(z, x), tf_sigmoid(tz, tx)),
+              "TF sigmoid XLA": (tf_sigmoid_xla(tz, tx), tf_sigmoid(tz, tx))}
+    # The loss is elementwise here: two outputs of the gradient's size, +0.1x allowed.
+    peaks = {"course_lib sigmoid": peak_extra_bytes(lambda: fused(z, x))}
+    useful = {"sigmoid": 4 * x.nbytes}             # read x and z, write loss and grad
+    return impls, checks, peaks, useful, x.nbytes
+
+
+# ---------------------------------------------------------------- report
+def run(reps: int) -> dict:
+    wall0 = time.perf_counter()
+    tf = import_tensorflow()
+    rng = np.random.default_rng(0)
+    print(f"course_lib vs TensorFlow {tf.__version__}, NumPy {np.__version__}, "
+          f"{cpu_model()}, {os.cpu_count()} CPUs; {reps} round-robin repetitions, "
+          f"samples >= {MIN_SAMPLE_S * 1e3:.0f} ms, median", flush=True)
+    if keeps_freed_memory():
+        print("DIAGNOSTIC MODE (--keep-freed-memory): glibc keeps freed memory, so fresh "
+              "outputs cause no page faults", flush=True)
+    with LoadMeter() as copy_load:
+        copy_gbs = copy_bandwidth()
+    print(f"np.copyto 1 GiB, 1 thread: {copy_gbs:.1f} GB/s (reference {REFERENCE_COPY_GBS} GB/s, "
+          f"perf-notes §1), other load {copy_load.other:.0%}", flush=True)
+    speedup_before = two_thread_speedup()
+
+    rows, groups = [], []
+    plan = [(shape, softmax_group) for shape in SOFTMAX_SHAPES] + [(SIGMOID_SHAPE, sigmoid_group)]
+    for shape, make in plan:
+        impls, checks, peaks, useful, grad_bytes = make(tf, shape, rng)
+        other = time_round_robin(impls, reps)
+        groups.append({"shape": list(shape), "op": impls[0].op, "other_load": other})
+        baseline = {impl.op: float(np.median(impl.ms)) for impl in impls if impl.kind == "tf_graph"}
+        for impl in impls:
+            median = float(np.median(impl.ms))
+            row = {
+                "shape": list(shape), "impl": impl.name, "op": impl.op, "kind": impl.kind,
+                "median_ms": median, "min_ms": min(impl.ms), "max_ms": max(impl.ms),
+                "cpu_ms": float(np.median(impl.cpu_ms)), "sys_ms": float(np.median(impl.sys_ms)),
+                "samples_ms": impl.ms,
+                "ratio_vs_tf_graph": median / baseline[impl.op],
+                "useful_gbs": useful[impl.op] / median / 1e6,
+                "other_load": other,
+            }
+            if impl.name in checks:
+                (loss, grad), (ref_loss, ref_grad) = checks[impl.name]
+                row["max_abs_diff_loss"] = max_abs_diff(loss, ref_loss)
+                row["max_abs_diff_grad"] = max_abs_diff(grad, ref_grad)
+            if impl.name in peaks:
+                row["peak_extra_vs_grad"] = peaks[impl.name] / grad_bytes
+            rows.append(row)
+        family = "sigmoid" if impls[0].op == "sigmoid" else "softmax"
+        print(f"  {family} CE {fmt_shape(shape)}: timed, other load {other:.0%}", flush=True)
+        del impls, checks                                  # free the group's arrays
+
+    speedup_after = two_thread_speedup()
+    print(f"two threads vs one (np.exp in L2): {speedup_before:.2f}x before, "
+          f"{speedup_after:.2f}x after the timings", flush=True)
+    targets = evaluate_targets(rows, copy_gbs)
+    load_values = [g["other_load"] for g in groups]
+    return {
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "versions": {"python": platform.python_version(), "numpy": np.__version__,
+                     "tensorflow": tf.__version__, "course_lib": _course_lib_version()},
+        "machine": {"cpu_model": cpu_model(), "cpus": os.cpu_count(),
+                    "tf_intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads()
+                    or "auto"},
+        "protocol": {"repetitions": reps, "min_sample_ms": MIN_SAMPLE_S * 1e3,
+                     "statistic": "median", "dtype": "float32",
+                     "malloc_keeps_freed_memory": keeps_freed_memory(),
+                     "logits": "N(0, 2^2) softmax, N(0, 3^2) sigmoid (1% positive labels)"},
+        "copy_bandwidth_gbs": copy_gbs, "reference_copy_gbs": REFERENCE_COPY_GBS,
+        "two_thread_speedup": {"before": speedup_before, "after": speedup_after},
+        "other_load": {"copy": copy_load.other, "min": min(load_values),
+                       "max": max(load_values), "mean": float(np.mean(load_values)),
+                       "groups": groups},
+        "rows": rows, "targets": targets,
+        "run_seconds": time.perf_counter() - wall0,
+    }
+
+
+def _course_lib_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("course_lib")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def evaluate_targets(rows: list[dict], copy_gbs: float) -> list[dict]:
+    def median(shape, name):
+        return next(r["median_ms"] for r in rows if r["impl"] == name and r["shape"] == list(shape))
+
+    def row(shape, name):
+        return next(r for r in rows if r["impl"] == name and r["shape"] == list(shape))
+
+    targets = []
+
+    def add(name, value, limit, holds, unit="x"):
+        targets.append({"target": name, "value": value, "limit": limit, "unit": unit,
+                        "pass": bool(holds)})
+
+    for shape in TARGET_SHAPES:
+        label = f"[{shape[0]}, {shape[1]}]"
+        ratio = median(shape, "course_lib sparse") / median(shape, "TF sparse graph")
+        add(f"sparse {label} vs TF graph", ratio, "<= 0.5", ratio <= 0.5)
+    for shape in TARGET_SHAPES:
+        label = f"[{shape[0]}, {shape[1]}]"
+        ratio = median(shape, "course_lib sparse") / median(shape, "TF sparse XLA")
+        add(f"sparse {label} vs TF XLA", ratio, "<= 0.85", ratio <= 0.85)
+    gbs = row((64, 1_000_000), "course_lib sparse")["useful_gbs"]
+    add("sparse [64, 1000000] useful GB/s vs copy", gbs / copy_gbs, ">= 1/3 of copy",
+        gbs >= copy_gbs / 3)
+    ratio = median(SIGMOID_SHAPE, "course_lib sigmoid") / median(SIGMOID_SHAPE, "TF sigmoid graph")
+    add(f"sigmoid [{SIGMOID_SHAPE[0]}, {SIGMOID_SHAPE[1]}] vs TF graph", ratio, "<= 0.6",
+        ratio <= 0.6)
+    softmax_peak = max(r["peak_extra_vs_grad"] for r in rows
+                       if "peak_extra_vs_grad" in r and r["op"] != "sigmoid")
+    add("softmax peak memory vs gradient (worst row)", softmax_peak, "<= 1.1",
+        softmax_peak <= 1.1)
+    sigmoid_peak = row(SIGMOID_SHAPE, "course_lib sigmoid")["peak_extra_vs_grad"]
+    add("sigmoid peak memory vs gradient (loss + grad = 2x)", sigmoid_peak, "<= 2.1",
+        sigmoid_peak <= 2.1)
+    return targets
+
+
+def fmt_shape(shape) -> str:
+    return f"[{shape[0]}, {shape[1]}]"
+
+
+def fmt(value: float) -> str:
+    """Three significant digits, no exponent: 1234, 56.7, 8.90, 0.123."""
+    for limit, digits in ((100, 0), (10, 1), (1, 2)):
+        if abs(value) >= limit:
+            return f"{value:.{digits}f}"
+    return f"{value:.3f}"
+
+
+def table_rows(result: dict) -> tuple[list[str], list[list[str]]]:
+    header = ["shape", "implementation", "ms median (min-max)", "CPU ms (sys)", "/ TF graph",
+              "GB/s", "% copy", "max abs Δloss", "max abs Δgrad", "mem/grad", "other load"]
+    out = []
+    for r in result["rows"]:
+        reference = "ref" if r["kind"] == "tf_graph" else ""
+        out.append([
+            fmt_shape(r["shape"]), r["impl"],
+            f"{fmt(r['median_ms'])} ({fmt(r['min_ms'])}-{fmt(r['max_ms'])})",
+            f"{fmt(r['cpu_ms'])} ({fmt(r['sys_ms'])})", f"{r['ratio_vs_tf_graph']:.2f}",
+            fmt(r["useful_gbs"]),
+            f"{r['useful_gbs'] / result['copy_bandwidth_gbs']:.0%}",
+            f"{r['max_abs_diff_loss']:.1e}" if "max_abs_diff_loss" in r else reference,
+            f"{r['max_abs_diff_grad']:.1e}" if "max_abs_diff_grad" in r else reference,
+            f"{r['peak_extra_vs_grad']:.3f}" if "peak_extra_vs_grad" in r else "",
+            f"{r['other_load']:.0%}",
+        ])
+    return header, out
+
+
+def target_rows(result: dict) -> tuple[list[str], list[list[str]]]:
+    header = ["target", "measured", "limit", "result"]
+    return header, [[t["target"], f"{t['value']:.3f}", t["limit"],
+                     "PASS" if t["pass"] else "FAIL"] for t in result["targets"]]
+
+
+def notes(result: dict) -> list[str]:
+    load = result["other_load"]
+    lines = [
+        f"np.copyto 1 GiB float32, 1 thread: {result['copy_bandwidth_gbs']:.1f} GB/s measured "
+        f"in this run (reference {REFERENCE_COPY_GBS} GB/s from perf-notes §1). Useful bytes: "
+        "sparse = read logits + write gradient, dense = + read labels, "
+        "sigmoid = read logits and labels + write loss and gradient.",
+        f"Other processes used {load['min']:.0%}-{load['max']:.0%} of the machine's CPU "
+        f"during the timed groups (mean {load['mean']:.0%}; /proc/stat minus this process). "
+        "Two threads ran an L2-resident np.exp loop "
+        f"{result['two_thread_speedup']['before']:.2f}x / "
+        f"{result['two_thread_speedup']['after']:.2f}x as fast as one, before / after the "
+        "timings (2.0 = two free cores; less = the host shares them, which /proc/stat "
+        "cannot show).",
+        "CPU ms: user + kernel time of this process per call, all threads (above the wall "
+        "time = two threads at work); (sys) is the kernel part: for course_lib mostly the page "
+        "faults that zero each call's fresh gradient, which TF's allocator avoids by reusing "
+        "its buffers.",
+        "Differences are against TF graph mode on the same inputs (XLA rows: XLA vs graph). "
+        "Peak memory: tracemalloc peak of one course_lib call (outputs included) / gradient "
+        "bytes. The sigmoid loss is elementwise, so its outputs alone are 2x.",
+        "This is ONE run. A target counts when it holds in 2 of 3 runs on a quiet machine "
+        f"(other load < {QUIET_OTHER_LOAD:.0%}); under load TF's two threads lose more than "
+        "NumPy's, so ratios look better than they are (perf-notes §0).",
+    ]
+    if result["protocol"]["malloc_keeps_freed_memory"]:
+        lines.append("DIAGNOSTIC MODE (--keep-freed-memory): " + ", ".join(
+            f"{name}={value}" for name, value in KEEP_FREED_MEMORY.items()) + ", so glibc "
+            "reuses freed memory and fresh outputs (course_lib's, and TF's malloc-backed ones) "
+            "cause no page faults. Not what a user's process gets by default.")
+    if load["max"] > QUIET_OTHER_LOAD:
+        lines.append(f"WARNING: the machine was not quiet (other load up to {load['max']:.0%}); "
+                     "do not quote these ratios.")
+    return lines
+
+
+def print_report(result: dict) -> None:
+    header, rows = table_rows(result)
+    t_header, t_rows = target_rows(result)
+    try:
+        from rich.console import Console
+        from rich.table import Table
+    except ImportError:
+        Console = None
+    if Console is not None:
+        console = Console(width=max(160, Console().width))
+        table = Table(title="Cross-entropy forward+backward, float32", header_style="bold")
+        for name in header:
+            table.add_column(name, justify="left" if name in ("shape", "implementation")
+                             else "right")
+        for row in rows:
+            table.add_row(*row)
+        console.print(table)
+        targets = Table(title="Targets (this run)", header_style="bold")
+        for name in t_header:
+            targets.add_column(name)
+        for row in t_rows:
+            style = "green" if row[-1] == "PASS" else "red"
+            targets.add_row(*row[:-1], f"[{style}]{row[-1]}[/{style}]")
+        console.print(targets)
+        for line in notes(result):
+            console.print(line, highlight=False)
+        return
+    for block in ((header, rows), (t_header, t_rows)):
+        widths = [max(len(str(c)) for c in col) for col in zip(block[0], *block[1], strict=True)]
+        for row in [block[0], *block[1]]:
+            print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)))
+        print()
+    print("\n".join(notes(result)))
+
+
+def markdown(result: dict) -> str:
+    def md_table(header, rows):
+        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join(row) + " |" for row in rows]
+        return "\n".join(lines)
+
+    versions = result["versions"]
+    machine = result["machine"]
+    return "\n".join([
+        "# Cross-entropy forward+backward: course_lib vs TensorFlow (float32)",
+        "",
+        f"Run {result['date']} by `benchmarks/bench_xent.py` ({result['run_seconds']:.0f} s). "
+        f"Python {versions['python']}, NumPy {versions['numpy']}, TensorFlow "
+        f"{versions['tensorflow']}, course_lib {versions['course_lib']}. CPU: "
+        f"{machine['cpu_model']}, {machine['cpus']} CPUs, TF intra-op threads "
+        f"{machine['tf_intra_op_threads']}. {result['protocol']['repetitions']} round-robin "
+        f"repetitions, samples >= {result['protocol']['min_sample_ms']:.0f} ms, median "
+        "(min-max) per call.",
+        "",
+        md_table(*table_rows(result)),
+        "",
+        "## Targets",
+        "",
+        md_table(*target_rows(result)),
+        "",
+        *[f"- {line}" for line in notes(result)],
+        "",
+    ])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reps", type=int, default=7, help="round-robin repetitions (>= 7)")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="directory for xent.md/json")
+    parser.add_argument("--keep-freed-memory", action="store_true",
+                        help="diagnostic: rerun with glibc keeping freed memory (no page faults "
+                        "for fresh outputs); writes xent-keep-freed-memory.md/json")
+    args = parser.parse_args(argv)
+    if args.keep_freed_memory and not keeps_freed_memory():
+        # malloc reads these variables at start-up only: restart the interpreter with them.
+        os.execve(sys.executable, [sys.executable, __file__, *sys.argv[1:]],
+                  {**os.environ, **KEEP_FREED_MEMORY})
+    result = run(max(args.reps, 1))
+    print_report(result)
+    stem = "xent-keep-freed-memory" if keeps_freed_memory() else "xent"
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / f"{stem}.md").write_text(markdown(result))
+    (args.out / f"{stem}.json").write_text(json.dumps(result, indent=1) + "\n")
+    print(f"wrote {args.out / f'{stem}.md'} and {args.out / f'{stem}.json'} "
+          f"({result['run_seconds']:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
