@@ -15,6 +15,16 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def drop_widget_views(nb) -> None:
+    """Keep a widget cell's text/plain only: with no widget state saved, the view is a dangling
+    random model id ("model not found" when opened) that changes on every run."""
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            output.get("data", {}).pop(WIDGET_VIEW, None)
+
 
 def execute(path: Path, timeout: int) -> float:
     """Run every cell of ``path`` top to bottom in a fresh kernel and save it; return seconds."""
@@ -30,6 +40,7 @@ def execute(path: Path, timeout: int) -> float:
     client.execute()
     elapsed = time.perf_counter() - start
     nb.metadata.pop("widgets", None)
+    drop_widget_views(nb)
     nbformat.write(nb, path)
     return elapsed
 
