@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from _timing import LoadMeter, cpu_model
 
 from course_lib import nn
 from course_lib.tf_setup import import_tensorflow
@@ -48,45 +49,6 @@ def keeps_freed_memory() -> bool:
 
 
 # ---------------------------------------------------------------- machine state
-def cpu_jiffies() -> tuple[int, int]:
-    """(busy, total) jiffies of the whole machine since boot, from /proc/stat."""
-    with open("/proc/stat") as f:
-        user, nice, system, idle, iowait, irq, softirq, steal = map(int, f.readline().split()[1:9])
-    busy = user + nice + system + irq + softirq + steal
-    return busy, busy + idle + iowait
-
-
-class LoadMeter:
-    """Share of the machine's CPU time used by other processes: /proc/stat minus os.times()."""
-
-    def __init__(self) -> None:
-        self.tick = os.sysconf("SC_CLK_TCK")
-
-    def __enter__(self) -> LoadMeter:
-        self.start = cpu_jiffies()
-        times = os.times()
-        self.own_start = times.user + times.system
-        return self
-
-    def __exit__(self, *exc) -> None:
-        busy, total = cpu_jiffies()
-        times = os.times()
-        own = (times.user + times.system - self.own_start) * self.tick
-        elapsed = max(total - self.start[1], 1)
-        self.other = max(0.0, (busy - self.start[0] - own) / elapsed)
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def copy_bandwidth(reps: int = 5) -> float:
     """Single-thread ``np.copyto`` between two 1 GiB float32 arrays, GB/s of read + write."""
     src = np.ones(1 << 28, np.float32)
