@@ -86,6 +86,11 @@ def build_root(cfg: dict) -> None:
         host = "/" + name
         if os.path.islink(host):
             os.symlink(os.readlink(host), root + host)
+    # The private /tmp first: a bound tree may itself lie under /tmp (a checkout and its
+    # .venv cloned there, as CI does), and its mount point must then sit inside this tmpfs.
+    os.makedirs(root + "/tmp")
+    mount("tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV,
+          f"size={cfg['tmp_mb']}m,mode=1777")
     for source in cfg["binds"]:
         bind_readonly(source, root + source)
     for dev in DEVICES:
@@ -95,9 +100,6 @@ def build_root(cfg: dict) -> None:
         mount("tmpfs", root + hidden, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4k")
     os.makedirs(root + "/proc")
     mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-    os.makedirs(root + "/tmp")
-    mount("tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV,
-          f"size={cfg['tmp_mb']}m,mode=1777")
     os.makedirs(root + "/runner")
     with open(root + "/runner/runner.py", "w") as f:
         f.write(cfg["runner_source"])

@@ -109,3 +109,19 @@ def test_without_namespaces_it_warns_loudly_and_still_grades(tmp_path):
     results = read_results(tmp_path, "read_solutions")
     assert "WARNING: no sandbox" in results["output"]
     assert results["score"] == 10
+
+
+def test_a_bound_tree_under_tmp_still_gets_a_private_tmp(monkeypatch):
+    """CI clones the repository, .venv included, under /tmp: a bind below /tmp must land in
+    the sandbox's own /tmp (it once failed with 'File exists: .../root/tmp')."""
+    extra = tempfile.mkdtemp(dir="/tmp")
+    original = SandboxConfig.bootstrap_config
+
+    def with_bind_under_tmp(self, *args, **kwargs):
+        cfg = original(self, *args, **kwargs)
+        cfg["binds"].append(extra)
+        return cfg
+
+    monkeypatch.setattr(SandboxConfig, "bootstrap_config", with_bind_under_tmp)
+    checks = _probe(sandbox.detect_mode())
+    assert all(checks.values()), {k: v for k, v in checks.items() if not v}
