@@ -60,7 +60,9 @@ def resolve_assignment(spec: str, solutions: Path):
     except KeyError as exc:
         raise UsageError(exc.args[0]) from None
     if not source.is_file():
-        raise UsageError(f"source notebook {source} not found")
+        hint = "" if path.suffix else (f"; run `course` from the course folder (the one "
+                                        f"holding {solutions}/) or give the notebook's path")
+        raise UsageError(f"source notebook {source} not found{hint}")
     return assignment, source
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -56,3 +57,11 @@ def test_release_command_writes_exercises(tmp_path):
     assert done.returncode == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         p.name for p in (ROOT / "solutions").glob("*.ipynb"))
+
+
+def test_an_assignment_name_outside_the_course_folder_says_what_to_do(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "course_lib.grading", "grade", "01_softmax",
+                           str(REFERENCE), "--out", str(tmp_path)], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert "from the course folder" in done.stderr and "or give the notebook's path" in done.stderr
