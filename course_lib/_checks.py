@@ -62,11 +62,42 @@ def check_broadcasts_to(arr: np.ndarray, shape: tuple[int, ...], name: str,
 
 
 def check_same_shape(arr: np.ndarray, shape: tuple[int, ...], name: str,
-                     target: str = "logits") -> None:
-    """``arr`` must have exactly ``shape`` (TF's rule for sigmoid and weighted CE)."""
+                     target: str = "logits", function: str = "sigmoid cross-entropy") -> None:
+    """``arr`` must have exactly ``shape`` (TF's rule for sigmoid and weighted CE, compat.v1)."""
     if arr.shape != tuple(shape):
         raise ValueError(f"`{name}` shape {arr.shape} must equal `{target}` shape {tuple(shape)}; "
-                         "sigmoid cross-entropy does not broadcast its labels.")
+                         f"{function} does not broadcast them.")
+
+
+def positive_int(value: object, name: str) -> int:
+    """``value`` as an int >= 1 (a count such as ``num_sampled``)."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ValueError(f"`{name}` must be a positive int; got {value!r}.")
+    return int(value)
+
+
+def _check_id_range(arr: np.ndarray, num_classes: int, name: str, detail: str = "") -> None:
+    """Every id in ``[0, num_classes)``, else a ValueError naming the first offending one."""
+    if arr.size:
+        bad = (arr < 0) | (arr >= num_classes)
+        if bad.any():
+            raise ValueError(f"`{name}` holds the class id {arr[bad].flat[0]}, outside the valid "
+                             f"range [0, {num_classes}){detail}.")
+
+
+def class_id_matrix(labels: ArrayLike, num_true: int, num_classes: int | None,
+                    name: str = "labels") -> np.ndarray:
+    """Integer class ids of shape ``[batch, num_true]`` (sampled losses, samplers), as int64."""
+    arr = np.asarray(labels)
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"`{name}` must be integer class ids; got dtype {arr.dtype}.")
+    if arr.ndim != 2 or arr.shape[1] != num_true:
+        raise ValueError(f"`{name}` must have shape [batch, num_true={num_true}]; got shape "
+                         f"{arr.shape}. A [batch] vector of ids becomes [batch, 1] with "
+                         "labels[:, None].")
+    if num_classes is not None:
+        _check_id_range(arr, num_classes, name)
+    return arr.astype(np.int64, copy=False)
 
 
 def class_ids(labels: ArrayLike, logits: np.ndarray, name: str = "labels") -> np.ndarray:
@@ -84,12 +115,7 @@ def class_ids(labels: ArrayLike, logits: np.ndarray, name: str = "labels") -> np
         raise ValueError(f"`{name}` shape {arr.shape} must equal `logits` shape {logits.shape} "
                          f"without its last (class) dimension, i.e. {expected}.")
     num_classes = logits.shape[-1]
-    if arr.size:
-        bad = (arr < 0) | (arr >= num_classes)
-        if bad.any():
-            value = arr[bad].flat[0]
-            raise ValueError(f"`{name}` holds the class id {value}, outside the valid range "
-                             f"[0, {num_classes}) for logits with {num_classes} classes.")
+    _check_id_range(arr, num_classes, name, f" for logits with {num_classes} classes")
     return arr.astype(np.int64, copy=False)
 
 

@@ -109,14 +109,6 @@ def _epsilon(value: object) -> float:
     return eps
 
 
-def _check_equal_shapes(arr: np.ndarray, shape: tuple[int, ...], name: str, target: str,
-                        function: str) -> None:
-    """TF's ``assert_is_compatible_with``: equal shapes, no broadcasting."""
-    if arr.shape != tuple(shape):
-        raise ValueError(f"`{name}` shape {arr.shape} must equal `{target}` shape {tuple(shape)}; "
-                         f"{function} does not broadcast them.")
-
-
 def _check_weights(w: np.ndarray, loss_shape: tuple[int, ...]) -> None:
     """TF's ``assert_broadcastable``: a scalar, or the loss's rank with each dim 1 or equal."""
     if w.ndim == 0:
@@ -190,7 +182,7 @@ def softmax_cross_entropy(
     ls = _label_smoothing(label_smoothing)
     x = float_array(logits, "logits")
     z = labels_like(onehot_labels, x, "onehot_labels")
-    _check_equal_shapes(z, x.shape, "onehot_labels", "logits", "softmax_cross_entropy")
+    check_same_shape(z, x.shape, "onehot_labels", "logits", "softmax_cross_entropy")
     if ls > 0 and x.ndim > 0:  # smoothed towards the uniform distribution 1/C, in x's dtype as TF
         z = z * (1 - ls) + ls / x.shape[-1]
     return _weighted(softmax_cross_entropy_with_logits(z, x), weights, reduction)
@@ -231,7 +223,7 @@ def sigmoid_cross_entropy(
     ls = _label_smoothing(label_smoothing)
     x = float_array(logits, "logits")
     z = labels_like(multi_class_labels, x, "multi_class_labels")
-    check_same_shape(z, x.shape, "multi_class_labels")
+    check_same_shape(z, x.shape, "multi_class_labels", "logits", "sigmoid_cross_entropy")
     if ls > 0:  # smoothed towards 1/2, in x's dtype as TF
         z = z * (1 - ls) + 0.5 * ls
     return _weighted(sigmoid_cross_entropy_with_logits(z, x), weights, reduction)
@@ -252,7 +244,7 @@ def log_loss(
     eps = _epsilon(epsilon)
     p = float_array(predictions, "predictions")
     z = labels_like(labels, p, "labels")
-    _check_equal_shapes(z, p.shape, "labels", "predictions", "log_loss")
+    check_same_shape(z, p.shape, "labels", "predictions", "log_loss")
     work = compute_dtype(p.dtype)  # float16 would round ε = 1e-7 to a subnormal
     pw, zw = p.astype(work, copy=False), z.astype(work, copy=False)
     losses = -zw * np.log(pw + eps) - (1 - zw) * np.log(1 - pw + eps)  # TF's order of operations

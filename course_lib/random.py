@@ -21,6 +21,8 @@ from collections.abc import Callable
 import numpy as np
 from numpy.typing import ArrayLike
 
+from course_lib._checks import class_id_matrix, positive_int
+
 SamplerOutput = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
@@ -37,25 +39,13 @@ def log_uniform_probabilities(range_max: int, classes: ArrayLike | None = None) 
 
 def _check_sampler_args(true_classes: ArrayLike, num_true: int, num_sampled: int,
                         unique: bool, range_max: int) -> np.ndarray:
-    classes = np.asarray(true_classes)
-    if classes.dtype.kind not in "iu":
-        raise TypeError(f"`true_classes` must be integer class ids; got dtype {classes.dtype}.")
-    if classes.ndim != 2 or classes.shape[1] != num_true:
-        raise ValueError(f"`true_classes` must have shape [batch, num_true={num_true}]; "
-                         f"got shape {classes.shape}.")
-    if not isinstance(range_max, int | np.integer) or range_max < 1:
-        raise ValueError(f"`range_max` must be a positive int; got {range_max!r}.")
-    if not isinstance(num_sampled, int | np.integer) or num_sampled < 1:
-        raise ValueError(f"`num_sampled` must be a positive int; got {num_sampled!r}.")
+    range_max = positive_int(range_max, "range_max")
+    num_sampled = positive_int(num_sampled, "num_sampled")
     if unique and num_sampled > range_max:
         raise ValueError(f"`num_sampled`={num_sampled} distinct classes cannot be drawn from "
                          f"`range_max`={range_max} classes; use num_sampled <= range_max "
                          "or unique=False.")
-    if classes.size and (classes.min() < 0 or classes.max() >= range_max):
-        bad = classes[(classes < 0) | (classes >= range_max)][0]
-        raise ValueError(f"`true_classes` holds the class id {bad}, outside the valid range "
-                         f"[0, {range_max}).")
-    return classes.astype(np.int64, copy=False)
+    return class_id_matrix(true_classes, num_true, range_max, name="true_classes")
 
 
 def _draw(draw: Callable[[int], np.ndarray], num_sampled: int,

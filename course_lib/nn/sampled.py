@@ -24,7 +24,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
-from course_lib._checks import float_array
+from course_lib._checks import class_id_matrix, float_array, positive_int
 from course_lib.nn.activations import logsumexp, sigmoid
 from course_lib.nn.sigmoid_cross_entropy import sigmoid_cross_entropy_with_logits
 from course_lib.nn.softmax_cross_entropy import (
@@ -54,7 +54,7 @@ def compute_accidental_hits(true_classes: ArrayLike, sampled_candidates: ArrayLi
     Mirrors ``tf.nn.compute_accidental_hits``: int32 row indices, int64 candidate positions,
     float32 weights all ``-FLT_MAX``. For a class drawn twice the last position is reported.
     """
-    classes = _labels(true_classes, num_true, None, name="true_classes")
+    classes = class_id_matrix(true_classes, num_true, None, name="true_classes")
     candidates = np.asarray(sampled_candidates).astype(np.int64).reshape(-1)
     order = np.argsort(candidates, kind="stable")          # equal classes keep their order,
     ordered = candidates[order]                             # so side="right" finds the last
@@ -64,22 +64,6 @@ def compute_accidental_hits(true_classes: ArrayLike, sampled_candidates: ArrayLi
     indices = (hit // max(num_true, 1)).astype(np.int32)   # row-major: as TF's loop orders them
     return (indices, order[pos[hit]].astype(np.int64),
             np.full(len(hit), ACCIDENTAL_HIT_LOGIT, dtype=np.float32))
-
-
-def _labels(labels: ArrayLike, num_true: int, num_classes: int | None,
-            name: str = "labels") -> np.ndarray:
-    arr = np.asarray(labels)
-    if arr.dtype.kind not in "iu":
-        raise TypeError(f"`{name}` must be integer class ids; got dtype {arr.dtype}.")
-    if arr.ndim != 2 or arr.shape[1] != num_true:
-        raise ValueError(f"`{name}` must have shape [batch, num_true={num_true}]; got shape "
-                         f"{arr.shape}. A [batch] vector of ids becomes [batch, 1] with "
-                         "labels[:, None].")
-    if num_classes is not None and arr.size and (arr.min() < 0 or arr.max() >= num_classes):
-        bad = arr[(arr < 0) | (arr >= num_classes)][0]
-        raise ValueError(f"`{name}` holds the class id {bad}, outside the valid range "
-                         f"[0, {num_classes}).")
-    return arr.astype(np.int64, copy=False)
 
 
 def _layer(weights: ArrayLike, biases: ArrayLike, inputs: ArrayLike, num_classes: int):
@@ -113,7 +97,7 @@ def _sampled_values(sampled_values, labels, num_true, num_sampled, num_classes, 
     for name, (arr, shape) in expected.items():
         if arr.shape != shape:
             raise ValueError(f"`sampled_values` {name} must have shape {shape}; got {arr.shape}.")
-    _labels(candidates[None, :], num_sampled, num_classes, name="sampled_candidates")
+    class_id_matrix(candidates[None, :], num_sampled, num_classes, name="sampled_candidates")
     return candidates.astype(np.int64), true_count, sampled_count
 
 
@@ -124,7 +108,7 @@ def compute_sampled_logits(weights: ArrayLike, biases: ArrayLike, labels: ArrayL
                            seed: int | None = None) -> SampledLogits:
     """TF's ``_compute_sampled_logits`` with ``subtract_log_q=True`` (see the module doc)."""
     w, b, x = _layer(weights, biases, inputs, num_classes)
-    y = _labels(labels, num_true, num_classes)
+    y = class_id_matrix(labels, num_true, num_classes)
     if y.shape[0] != x.shape[0]:
         raise ValueError(f"`labels` has {y.shape[0]} rows but `inputs` has {x.shape[0]}; "
                          "expected one row of labels per example.")
@@ -262,9 +246,8 @@ def estimate_full_softmax_loss(weights: ArrayLike, biases: ArrayLike, labels: Ar
     w, b, x = _layer(weights, biases, inputs, num_classes)
     y = np.asarray(labels)
     y = y[:, None] if y.ndim == 1 else y                 # [batch] ids or [batch, num_true]
-    y = _labels(y, y.shape[1] if y.ndim == 2 else 1, num_classes)
-    if not isinstance(num_sampled, int | np.integer) or num_sampled < 1:
-        raise ValueError(f"`num_sampled` must be a positive int; got {num_sampled!r}.")
+    y = class_id_matrix(y, y.shape[1] if y.ndim == 2 else 1, num_classes)
+    num_sampled = positive_int(num_sampled, "num_sampled")
     draws = np.random.default_rng(seed).choice(num_classes, size=num_sampled, p=q / q.sum())
     z_sampled = x @ w[draws].T + b[draws] - np.log(q[draws]).astype(x.dtype)
     log_z = logsumexp(z_sampled, axis=1) - np.log(num_sampled)
