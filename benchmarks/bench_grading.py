@@ -13,7 +13,7 @@ time, and the CPU time of the process and all its children (kernels, workers) fr
 ``RUSAGE_CHILDREN``. Per-submission numbers are batch totals divided by the batch size;
 medians over the rounds are reported.
 
-Targets (issue 5): <= 0.5 s CPU per submission for `course grade`, and >= 3x faster per
+Targets: <= 0.5 s CPU per submission for `course grade`, and >= 3x faster per
 submission (wall) than `nbgrader autograde`. Writes benchmarks/results/grading.md and .json.
 """
 

@@ -52,16 +52,16 @@ RESULTS = Path(__file__).resolve().parent / "results"
 HIDDEN, BATCH = 128, 256
 VOCABS = [10_000, 100_000, 1_000_000]
 NUM_SAMPLED = [64, 512, 4096]
-COURSE_V, COURSE_S = 1_000_000, 512          # course_lib vs TF, and the acceptance cell
+COURSE_V, COURSE_S = 1_000_000, 512          # course_lib vs TF, and the headline cell
 FLOOR_S = 64          # the floor = the cheapest S = 64 sampled step (any V, either loss)
 MIN_SAMPLE_S = 0.040
 MIN_REPS_FULL_1M = 3                         # the only cell allowed fewer repetitions
 REWARM_BELOW_MS = 200                        # one untimed call before each sample of these
 ORDER_SEED = 20261126                        # the cells' order in each repetition
 QUIET_OTHER_LOAD = 0.10
-ACCEPT_SPEEDUP = 300                         # issue 4: sampled >= 300x faster at 1M, S = 512
-ACCEPT_COURSE_RATIO = 1.5                    # issue 4: course_lib <= 1.5x TF's time
-EXTRA_TARGETS = [                            # perf-notes §8.4 (quiet-machine targets)
+ACCEPT_SPEEDUP = 300                         # headline: sampled >= 300x faster at 1M, S = 512
+ACCEPT_COURSE_RATIO = 1.5                    # course_lib's step <= 1.5x TF's step time
+EXTRA_TARGETS = [                            # (V, S, minimum speed-up) on a quiet machine
     (1_000_000, 4096, 100), (100_000, 512, 50)]
 
 
@@ -321,7 +321,7 @@ def analyse(cells: list[Cell], reps_note: str | None) -> dict:
     accept = cell_of(COURSE_V, COURSE_S)["sampled_softmax"]["speedup"]
     targets = [
         {"target": f"sampled step at V = 1M, num_sampled = {COURSE_S} is at least "
-                   f"{ACCEPT_SPEEDUP}x faster than the full step (issue 4 acceptance)",
+                   f"{ACCEPT_SPEEDUP}x faster than the full step (headline target)",
          "value": accept, "limit": f">= {ACCEPT_SPEEDUP}x", "pass": accept >= ACCEPT_SPEEDUP},
         {"target": f"course_lib sampled softmax step <= {ACCEPT_COURSE_RATIO}x TF's step time "
                    f"at V = 1M, num_sampled = {COURSE_S}",
@@ -331,7 +331,7 @@ def analyse(cells: list[Cell], reps_note: str | None) -> dict:
     for V, S, limit in EXTRA_TARGETS:
         value = cell_of(V, S)["sampled_softmax"]["speedup"]
         targets.append({"target": f"sampled step at V = {V:,}, num_sampled = {S} is at least "
-                                  f"{limit}x faster than the full step (perf-notes §8.4)",
+                                  f"{limit}x faster than the full step",
                         "value": value, "limit": f">= {limit}x", "pass": value >= limit})
     return {"table": table, "floor_ms": floor, "floor_cell": {"loss": floor_name,
             "vocab": floor_v, "num_sampled": FLOOR_S}, "s64_ms": s64,
@@ -441,9 +441,9 @@ def floor_notes(result: dict) -> list[str]:
         "realised fraction rises, while the FLOP ratio itself falls.",
         f"For scale: the full step ran at "
         f"{joined((a['full_step_gflops'][V] for V in VOCABS), lambda g: f'{g:.0f}')} GFLOP/s "
-        f"(6·B·H·V per step) at V = {vs}; the research notes measured ~105 GFLOP/s at V = 1M "
-        "with both cores free (perf-notes §4). A much lower figure here means the full step "
-        "was slowed by other load, which inflates every speed-up in the table.",
+        f"(6·B·H·V per step) at V = {vs}; the same step ran at ~105 GFLOP/s at V = 1M "
+        "with both cores free on a quiet 2-core VM (AMD EPYC). A much lower figure here means "
+        "the full step was slowed by other load, which inflates every speed-up in the table.",
     ]
 
 
@@ -477,25 +477,23 @@ def course_note(result: dict) -> str:
 
 def acceptance_note(result: dict) -> str:
     accept = result["analysis"]["targets"][0]
-    return (f"Acceptance (issue 4): \"the sampled step at V = 1M, num_sampled = {COURSE_S} is "
+    return (f"Headline target: \"the sampled step at V = 1M, num_sampled = {COURSE_S} is "
             f"at least {ACCEPT_SPEEDUP}x faster than the full step\": "
             f"**{'PASS' if accept['pass'] else 'FAIL'}** in this run ({fx(accept['value'])}). "
-            "The research notes measured 446x with the same steps on a quiet 2-core VM "
-            "(an AMD EPYC; perf-notes §4).")
+            "The same steps measured 446x on a quiet 2-core VM (an AMD EPYC).")
 
 
 def caveats(result: dict) -> list[str]:
     lines = [f"This is ONE run: a target counts when it holds in 2 of 3 runs on a quiet "
              f"machine (other load < {QUIET_OTHER_LOAD:.0%}). Under load the 2-thread full "
              "step loses more than the short sampled step, so speed-ups look larger than on a "
-             "quiet machine (perf-notes §0, §4)."]
+             "quiet machine."]
     realised = [r[n]["realised"] for r in result["analysis"]["table"]
                 for n in ("sampled_softmax", "nce_loss")]
     if max(realised) > 1:
         lines.append(f"Realised fractions above 100% (up to {max(realised):.0%} here) mean "
                      "the full step was slowed by the other load more than the short sampled "
-                     "steps were; on a quiet machine the research notes measured at most 83% "
-                     "(perf-notes §4).")
+                     "steps were; on a quiet 2-core VM the same steps realised at most 83%.")
     if result["analysis"]["reps_note"]:
         lines.append(f"Repetitions: {result['analysis']['reps_note']}.")
     if result["other_load"]["max"] > QUIET_OTHER_LOAD:

@@ -36,7 +36,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 SOFTMAX_SHAPES = [(256, 1000), (4096, 1000), (256, 100_000), (64, 1_000_000)]
 SIGMOID_SHAPE = (4096, 1000)
 TARGET_SHAPES = [(4096, 1000), (256, 100_000), (64, 1_000_000)]
-REFERENCE_COPY_GBS = 22.0          # perf-notes §1: 1-thread np.copyto, 1 GiB, on the course VM
+REFERENCE_COPY_GBS = 22.0          # 1-thread np.copyto of 1 GiB, measured on a quiet course VM
 MIN_SAMPLE_S = 0.040
 QUIET_OTHER_LOAD = 0.10
 # --keep-freed-memory: glibc serves every allocation from its heap and never gives freed
@@ -234,8 +234,8 @@ def run(reps: int) -> dict:
               "outputs cause no page faults", flush=True)
     with LoadMeter() as copy_load:
         copy_gbs = copy_bandwidth()
-    print(f"np.copyto 1 GiB, 1 thread: {copy_gbs:.1f} GB/s (reference {REFERENCE_COPY_GBS} GB/s, "
-          f"perf-notes §1), other load {copy_load.other:.0%}", flush=True)
+    print(f"np.copyto 1 GiB, 1 thread: {copy_gbs:.1f} GB/s (reference {REFERENCE_COPY_GBS} GB/s "
+          f"on a quiet course VM), other load {copy_load.other:.0%}", flush=True)
     speedup_before = two_thread_speedup()
 
     rows, groups = [], []
@@ -381,7 +381,7 @@ def notes(result: dict) -> list[str]:
     load = result["other_load"]
     lines = [
         f"np.copyto 1 GiB float32, 1 thread: {result['copy_bandwidth_gbs']:.1f} GB/s measured "
-        f"in this run (reference {REFERENCE_COPY_GBS} GB/s from perf-notes §1). Useful bytes: "
+        f"in this run (reference: {REFERENCE_COPY_GBS} GB/s on a quiet course VM). Useful bytes: "
         "sparse = read logits + write gradient, dense = + read labels, "
         "sigmoid = read logits and labels + write loss and gradient.",
         f"Other processes used {load['min']:.0%}-{load['max']:.0%} of the machine's CPU "
@@ -400,7 +400,7 @@ def notes(result: dict) -> list[str]:
         "bytes. The sigmoid loss is elementwise, so its outputs alone are 2x.",
         "This is ONE run. A target counts when it holds in 2 of 3 runs on a quiet machine "
         f"(other load < {QUIET_OTHER_LOAD:.0%}); under load TF's two threads lose more than "
-        "NumPy's, so ratios look better than they are (perf-notes §0).",
+        "NumPy's, so ratios look better than they are.",
     ]
     if result["protocol"]["malloc_keeps_freed_memory"]:
         lines.append("DIAGNOSTIC MODE (--keep-freed-memory): " + ", ".join(

@@ -6,7 +6,7 @@ moved, removed or changed. ``API_MAP`` is that translation as data: one ``ApiEnt
 name, with its ``Status`` in TF 2.21, the TF 2.21 name to use, the TF 1 function as kept in
 ``tf.compat.v1`` (if any), the Keras 3 loss class to use instead, the NumPy mirror in
 course_lib, and a one-line note. ``tests/test_api_map.py`` proves every row by calling the
-functions (shared/reference/tf-2.21-facts.md §0, §3, §5-§7 give the measurements).
+functions in the installed TensorFlow.
 
 ``resolve`` looks a dotted name up in the installed TensorFlow or Keras, ``check_installed``
 does it for every row (what lesson 0 shows), and ``to_markdown`` renders the table. Importing

@@ -1,8 +1,8 @@
 """course_lib.losses against tf.compat.v1.losses: weights, the five reductions, smoothing, errors.
 
-TF's compat.v1 losses compute the weighting and reduction in float32 even for float64 input
-(tf-2.21-facts.md §5), so every cross-check uses the float32 tolerance; course_lib's float64
-accuracy is checked against independent float64 formulas instead.
+TF's compat.v1 losses compute the weighting and reduction in float32 even for float64 input,
+so every cross-check uses the float32 tolerance; course_lib's float64 accuracy is checked
+against independent float64 formulas instead.
 """
 
 from __future__ import annotations
