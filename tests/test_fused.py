@@ -20,8 +20,8 @@ import numpy as np
 import pytest
 from tolerances import assert_close
 
+import course_lib.nn._xent_kernel as kernel_module
 import course_lib.nn.sigmoid_cross_entropy as sigmoid_module
-import course_lib.nn.softmax_cross_entropy as softmax_module
 from course_lib import nn
 
 # [2, 300_000] float32 rows are 1.2 MB: two column tiles of 1 MiB at most, or 19 of 64 KiB.
@@ -56,24 +56,24 @@ def tf_value_and_grad(tf, op, labels, x):
 @pytest.fixture
 def threaded(monkeypatch):
     """Send every input, however small, through the two-thread path."""
-    monkeypatch.setattr(softmax_module, "_THREAD_MIN_BYTES", 0)
+    monkeypatch.setattr(kernel_module, "_THREAD_MIN_BYTES", 0)
 
 
 @pytest.fixture(params=[None, SMALL_TILES], ids=["default_tiles", "64KiB_tiles"])
 def tile_bytes(request, monkeypatch):
     """Run a test with the module's tile size and again with 64 KiB tiles (many per row)."""
     if request.param is not None:
-        monkeypatch.setattr(softmax_module, "_TILE_BYTES", request.param)
-    return softmax_module._TILE_BYTES
+        monkeypatch.setattr(kernel_module, "_TILE_BYTES", request.param)
+    return kernel_module._TILE_BYTES
 
 
 def test_wide_rows_take_the_column_tiled_path(monkeypatch):
-    block_rows, tiles = softmax_module._column_tiles(300_000, 4)
+    block_rows, tiles = kernel_module._column_tiles(300_000, 4)
     assert block_rows == 1 and len(tiles) == 2
-    assert softmax_module._column_tiles(1000, 4) == (softmax_module._ROW_BLOCK_BYTES // 4000,
+    assert kernel_module._column_tiles(1000, 4) == (kernel_module._ROW_BLOCK_BYTES // 4000,
                                                      [slice(0, 1000)])
-    monkeypatch.setattr(softmax_module, "_TILE_BYTES", SMALL_TILES)
-    block_rows, tiles = softmax_module._column_tiles(300_000, 4)
+    monkeypatch.setattr(kernel_module, "_TILE_BYTES", SMALL_TILES)
+    block_rows, tiles = kernel_module._column_tiles(300_000, 4)
     assert block_rows == 1 and len(tiles) == 19
     assert tiles[0].start == 0 and tiles[-1].stop == 300_000
     assert all(a.stop == b.start for a, b in itertools.pairwise(tiles))
@@ -194,7 +194,7 @@ def test_threaded_softmax_paths_give_identical_results(threaded, tile_bytes, sha
     x, y, z = logits(shape, 10.0, np.float32), class_ids(shape), soft_labels(shape, np.float32)
     threaded_results = [nn.sparse_softmax_cross_entropy_with_logits_value_and_grad(y, x),
                         nn.softmax_cross_entropy_with_logits_value_and_grad(z, x)]
-    softmax_module._THREAD_MIN_BYTES = 1 << 62      # the fixture restores it afterwards
+    kernel_module._THREAD_MIN_BYTES = 1 << 62      # the fixture restores it afterwards
     single_results = [nn.sparse_softmax_cross_entropy_with_logits_value_and_grad(y, x),
                       nn.softmax_cross_entropy_with_logits_value_and_grad(z, x)]
     for (loss, grad), (single_loss, single_grad) in zip(
@@ -205,24 +205,24 @@ def test_threaded_softmax_paths_give_identical_results(threaded, tile_bytes, sha
 
 def test_threaded_path_runs_on_two_threads(threaded, monkeypatch):
     seen = []
-    kernel = softmax_module._xent_block
+    kernel = kernel_module._xent_block
 
     def spy(*args):
         seen.append(threading.get_ident())
         time.sleep(0.005)          # long enough for the pool thread to start and take a range
         return kernel(*args)
 
-    monkeypatch.setattr(softmax_module, "_xent_block", spy)
+    monkeypatch.setattr(kernel_module, "_xent_block", spy)
     x = logits((64, 1000), 1.0, np.float32)
     nn.sparse_softmax_cross_entropy_with_logits_value_and_grad(class_ids(x.shape), x)
-    assert len(set(seen)) == min(2, softmax_module._MAX_THREADS)
+    assert len(set(seen)) == min(2, kernel_module._MAX_THREADS)
 
 
 def test_a_failing_block_raises_in_the_caller(threaded, monkeypatch):
     def boom(*args):
         raise FloatingPointError("from a block")
 
-    monkeypatch.setattr(softmax_module, "_xent_block", boom)
+    monkeypatch.setattr(kernel_module, "_xent_block", boom)
     x = logits((64, 1000), 1.0, np.float32)
     with pytest.raises(FloatingPointError, match="from a block"):
         nn.sparse_softmax_cross_entropy_with_logits_value_and_grad(class_ids(x.shape), x)
@@ -234,7 +234,7 @@ def test_threaded_path_works_in_a_forked_child(threaded):
     x = logits((64, 1000), 1.0, np.float32)
     y = class_ids(x.shape)
     expected = nn.sparse_softmax_cross_entropy_with_logits_value_and_grad(y, x)
-    assert softmax_module._pool is not None
+    assert kernel_module._pool is not None
     pid = os.fork()
     if pid == 0:                                   # the child: report by exit status only
         ok = False
@@ -295,7 +295,7 @@ def test_sigmoid_fused_float16_and_threads(threaded):
     assert (loss.dtype, grad.dtype) == (np.float16, np.float16)
     np.testing.assert_array_equal(loss, ref_loss.astype(np.float16))
     np.testing.assert_array_equal(grad, ref_grad.astype(np.float16))
-    softmax_module._THREAD_MIN_BYTES = 1 << 62
+    kernel_module._THREAD_MIN_BYTES = 1 << 62
     single = nn.sigmoid_cross_entropy_with_logits_value_and_grad(z, x)
     np.testing.assert_array_equal(single[0], loss)
     np.testing.assert_array_equal(single[1], grad)
@@ -328,7 +328,7 @@ def peak_bytes(fn, *args) -> int:
 def test_softmax_fused_peak_memory_is_at_most_1_1_times_the_gradient(
         monkeypatch, dtype, shape, threads):
     if threads:
-        monkeypatch.setattr(softmax_module, "_THREAD_MIN_BYTES", 0)
+        monkeypatch.setattr(kernel_module, "_THREAD_MIN_BYTES", 0)
     x, y = logits(shape, 2.0, dtype), class_ids(shape)
     one_hot = np.zeros(shape, dtype)
     one_hot[np.arange(shape[0]), y] = 1
@@ -341,7 +341,7 @@ def test_softmax_fused_peak_memory_is_at_most_1_1_times_the_gradient(
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_sigmoid_fused_peak_memory_is_its_outputs_plus_at_most_0_1(monkeypatch, dtype):
-    monkeypatch.setattr(softmax_module, "_THREAD_MIN_BYTES", 0)
+    monkeypatch.setattr(kernel_module, "_THREAD_MIN_BYTES", 0)
     x = logits((4096, 1000), 3.0, dtype)
     z = (np.random.default_rng(6).uniform(size=x.shape) < 0.01).astype(dtype)
     peak = peak_bytes(nn.sigmoid_cross_entropy_with_logits_value_and_grad, z, x)

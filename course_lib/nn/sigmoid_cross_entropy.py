@@ -32,8 +32,8 @@ from course_lib._checks import (
     float_array,
     labels_like,
 )
+from course_lib.nn._xent_kernel import split_work  # the shared two-thread split
 from course_lib.nn.activations import sigmoid, softplus
-from course_lib.nn.softmax_cross_entropy import _split_work  # the shared two-thread split
 
 # Bytes of logits per block of the fused kernel: its 14 passes run over five block-sized
 # arrays (x, z, loss, gradient, one scratch) while they are in cache. Measured on the course
@@ -129,7 +129,7 @@ def sigmoid_cross_entropy_with_logits_value_and_grad(
             if not in_place:                       # float16: round the float32 result once
                 flat_loss[part], flat_grad[part] = out
 
-    _split_work(flat_x.size, flat_x.size * dtype.itemsize, run)
+    split_work(flat_x.size, flat_x.size * dtype.itemsize, run)
     return loss, grad
 
 
