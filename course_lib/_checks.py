@@ -126,3 +126,32 @@ def finite_array(x: ArrayLike, name: str) -> np.ndarray:
         first_bad = arr.ravel()[~np.isfinite(arr.ravel())][0]
         raise ValueError(f"`{name}` must be finite; got {first_bad}.")
     return arr
+
+
+def gradient_buffer(out: object, logits: np.ndarray,
+                    **inputs: np.ndarray) -> np.ndarray | None:
+    """``out`` checked to be a gradient buffer for ``logits`` (NumPy's ``out=`` convention).
+
+    ``None`` stays ``None`` (the function allocates a fresh gradient). Otherwise ``out`` must
+    be a writeable, C-contiguous ndarray of the logits' shape and dtype that shares no memory
+    with the logits or with any of ``inputs`` (the kernel overwrites it while it still reads
+    them).
+    """
+    if out is None:
+        return None
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"`out` must be a NumPy array to hold the gradient; got "
+                        f"{type(out).__name__}.")
+    if out.shape != logits.shape:
+        raise ValueError(f"`out` shape {out.shape} must equal `logits` shape {logits.shape}.")
+    if out.dtype != logits.dtype:
+        raise TypeError(f"`out` dtype {out.dtype} must equal `logits` dtype {logits.dtype}.")
+    if not (out.flags.c_contiguous and out.flags.writeable):
+        raise ValueError("`out` must be a writeable, C-contiguous array, such as "
+                         "np.empty_like(logits); got one that is "
+                         + ("read-only." if out.flags.c_contiguous else "not contiguous."))
+    for name, arr in {"logits": logits, **inputs}.items():
+        if np.shares_memory(out, arr):
+            raise ValueError(f"`out` must not share memory with `{name}`: the gradient is "
+                             f"written while `{name}` is still read.")
+    return out

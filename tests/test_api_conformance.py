@@ -31,8 +31,10 @@ CONTRACT = {
         "sparse_softmax_cross_entropy_with_logits_grad": "(labels, logits)",
         "sigmoid_cross_entropy_with_logits_grad": "(labels, logits)",
         "weighted_cross_entropy_with_logits_grad": "(labels, logits, pos_weight)",
-        "softmax_cross_entropy_with_logits_value_and_grad": "(labels, logits, axis=-1)",
-        "sparse_softmax_cross_entropy_with_logits_value_and_grad": "(labels, logits)",
+        "softmax_cross_entropy_with_logits_value_and_grad":
+            "(labels, logits, axis=-1, *, out=None)",
+        "sparse_softmax_cross_entropy_with_logits_value_and_grad": "(labels, logits, *, out=None)",
+        "sigmoid_cross_entropy_with_logits_value_and_grad": "(labels, logits, *, out=None)",
         "compute_accidental_hits": "(true_classes, sampled_candidates, num_true)",
         "sampled_softmax_loss": SAMPLED + ", remove_accidental_hits=True, seed=None)",
         "sampled_softmax_loss_grad": SAMPLED + ", remove_accidental_hits=True, seed=None)",
@@ -49,6 +51,9 @@ CONTRACT = {
             "(true_classes, num_true, num_sampled, unique, range_max, seed=None)",
         "uniform_candidate_sampler":
             "(true_classes, num_true, num_sampled, unique, range_max, seed=None)",
+        "fixed_unigram_candidate_sampler":
+            "(true_classes, num_true, num_sampled, unique, range_max, vocab_file='', "
+            "distortion=1.0, num_reserved_ids=0, num_shards=1, shard=0, unigrams=(), seed=None)",
     },
     "course_lib.losses": {
         "compute_weighted_loss": f"(losses, weights=1.0, reduction={SUM_BY_NONZERO!r})",

@@ -173,18 +173,20 @@ def _xent_block(x: np.ndarray, g: np.ndarray, tiles: list[slice], y: np.ndarray 
 
 
 def xent_rows(x: np.ndarray, y: np.ndarray | None, z: np.ndarray | None,
-               want_grad: bool) -> tuple[np.ndarray, np.ndarray | None]:
+              want_grad: bool, out: np.ndarray | None = None
+              ) -> tuple[np.ndarray, np.ndarray | None]:
     """``(loss [N], grad [N, C] or None)`` for 2-D logits ``x`` and labels ``y`` [N] or ``z``.
 
-    The gradient is allocated once, in the logits' dtype, and the kernel works in it in
-    place; float16 logits are computed block by block in a float32 scratch (as TF computes
-    them in float32) and rounded once into the float16 gradient. Nothing of size N·C is
-    allocated besides the gradient.
+    The gradient is ``out`` when given (a checked [N, C] buffer of the logits' dtype, reused
+    across calls: no page faults for a fresh allocation), else allocated once, in the logits'
+    dtype; the kernel works in it in place. float16 logits are computed block by block in a
+    float32 scratch (as TF computes them in float32) and rounded once into the float16
+    gradient. Nothing of size N·C is allocated besides the gradient.
     """
     num_rows, num_classes = x.shape
     dtype = compute_dtype(x.dtype)
     loss = np.zeros(num_rows, dtype)
-    grad = np.empty(x.shape, x.dtype) if want_grad else None
+    grad = out if out is not None else np.empty(x.shape, x.dtype) if want_grad else None
     if x.size == 0:
         return loss, grad
     in_place = grad is not None and grad.dtype == dtype

@@ -30,6 +30,7 @@ from course_lib._checks import (
     compute_dtype,
     finite_array,
     float_array,
+    gradient_buffer,
     labels_like,
 )
 from course_lib.nn._xent_kernel import split_work  # the shared two-thread split
@@ -98,19 +99,24 @@ def _sigmoid_block(x: np.ndarray, z: np.ndarray, loss: np.ndarray, grad: np.ndar
 
 
 def sigmoid_cross_entropy_with_logits_value_and_grad(
-        labels: ArrayLike, logits: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+        labels: ArrayLike, logits: ArrayLike, *,
+        out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``(loss, d Σloss / d logits) = (max(x, 0) - x·z + log(1 + exp(-|x|)), σ(x) - z)``.
 
     The fused forward+backward of ``tf.nn.sigmoid_cross_entropy_with_logits``, blocked and
     in place (two threads for large inputs); within ~6e-8 of the accurate
     ``sigmoid_cross_entropy_with_logits``, which uses ``log1p``. σ(x) is formed without
-    cancellation for x < 0: ``e/(1 + e)`` there, ``1/(1 + e)`` for x >= 0.
+    cancellation for x < 0: ``e/(1 + e)`` there, ``1/(1 + e)`` for x >= 0. ``out``, as in
+    NumPy: a C-contiguous array of the logits' shape and dtype that receives the gradient
+    and is returned, reusable across the steps of a training loop.
     """
     x = float_array(logits, "logits")
     z = labels_like(labels, x)                     # labels in the logits' dtype, not upcast
     check_same_shape(z, x.shape, "labels")
+    out = gradient_buffer(out, x, labels=z)
     dtype = compute_dtype(x.dtype)                 # float16 is computed in float32
-    loss, grad = np.empty(x.shape, x.dtype), np.empty(x.shape, x.dtype)
+    loss = np.empty(x.shape, x.dtype)
+    grad = np.empty(x.shape, x.dtype) if out is None else out
     in_place = x.dtype == dtype
     flat_x, flat_z = x.reshape(-1), z.reshape(-1)
     flat_loss, flat_grad = loss.reshape(-1), grad.reshape(-1)

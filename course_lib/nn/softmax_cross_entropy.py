@@ -29,6 +29,7 @@ from course_lib._checks import (
     class_ids,
     compute_dtype,
     float_array,
+    gradient_buffer,
     labels_like,
 )
 from course_lib.nn._xent_kernel import xent_rows
@@ -52,8 +53,9 @@ def _sum_to_shape(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return g.sum(axis=stretched, keepdims=True) if stretched else g
 
 
-def _dense_value_and_grad(labels, logits, axis, want_grad: bool):
+def _dense_value_and_grad(labels, logits, axis, want_grad: bool, out=None):
     z, x, axis = _dense_inputs(labels, logits, axis)
+    out = gradient_buffer(out, x, labels=z)
     # Classes last, as 2-D [rows, C]: views when the class axis is already last; broadcast
     # labels stay broadcast (stride 0) unless the reshape cannot express them as a view.
     x_last = np.moveaxis(x, axis, -1)
@@ -61,11 +63,20 @@ def _dense_value_and_grad(labels, logits, axis, want_grad: bool):
     num_classes = x_last.shape[-1]
     x2 = x_last.reshape(-1, num_classes)
     z2 = z_last.reshape(-1, num_classes)
-    loss, grad = xent_rows(x2, None, z2, want_grad)
+    classes_last = axis == x.ndim - 1
+    # With the classes last, `out` viewed as [rows, C] is the kernel's own gradient buffer;
+    # otherwise the kernel's [rows, C] layout differs from `out`'s and the result is copied in.
+    loss, grad = xent_rows(x2, None, z2, want_grad,
+                           out.reshape(-1, num_classes) if out is not None and classes_last
+                           else None)
     loss = loss.reshape(x_last.shape[:-1]).astype(x.dtype, copy=False)
     if grad is None:
         return loss, None
-    return loss, np.moveaxis(grad.reshape(x_last.shape), -1, axis)
+    grad = np.moveaxis(grad.reshape(x_last.shape), -1, axis)
+    if out is None or classes_last:
+        return loss, out if out is not None else grad
+    out[...] = grad
+    return loss, out
 
 
 def softmax_cross_entropy_with_logits(labels: ArrayLike, logits: ArrayLike,
@@ -79,12 +90,16 @@ def softmax_cross_entropy_with_logits(labels: ArrayLike, logits: ArrayLike,
 
 
 def softmax_cross_entropy_with_logits_value_and_grad(
-        labels: ArrayLike, logits: ArrayLike, axis: int = -1) -> tuple[np.ndarray, np.ndarray]:
+        labels: ArrayLike, logits: ArrayLike, axis: int = -1, *,
+        out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``(loss, d Σloss / d logits)`` in one blocked pass: ``softmax·Σz - z``.
 
-    The fused forward+backward of ``tf.nn.softmax_cross_entropy_with_logits``.
+    The fused forward+backward of ``tf.nn.softmax_cross_entropy_with_logits``. ``out``, as in
+    NumPy: a C-contiguous array of the logits' shape and dtype that receives the gradient and
+    is returned; reusing one across the steps of a training loop saves allocating (and
+    page-faulting in) a fresh gradient every call.
     """
-    return _dense_value_and_grad(labels, logits, axis, want_grad=True)
+    return _dense_value_and_grad(labels, logits, axis, want_grad=True, out=out)
 
 
 def softmax_cross_entropy_with_logits_grad(
@@ -104,15 +119,17 @@ def softmax_cross_entropy_with_logits_grad(
 
 
 # ---------------------------------------------------------------- sparse labels
-def _sparse_value_and_grad(labels, logits, want_grad: bool):
+def _sparse_value_and_grad(labels, logits, want_grad: bool, out=None):
     x = float_array(logits, "logits")
     y = class_ids(labels, x)
+    out = gradient_buffer(out, x)
     num_classes = x.shape[-1]
-    loss, grad = xent_rows(x.reshape(-1, num_classes), y.reshape(-1), None, want_grad)
+    loss, grad = xent_rows(x.reshape(-1, num_classes), y.reshape(-1), None, want_grad,
+                           None if out is None else out.reshape(-1, num_classes))
     loss = loss.reshape(y.shape).astype(x.dtype, copy=False)
     if grad is None:
         return loss, None
-    return loss, grad.reshape(x.shape)
+    return loss, grad.reshape(x.shape) if out is None else out
 
 
 def sparse_softmax_cross_entropy_with_logits(labels: ArrayLike,
@@ -126,12 +143,14 @@ def sparse_softmax_cross_entropy_with_logits(labels: ArrayLike,
 
 
 def sparse_softmax_cross_entropy_with_logits_value_and_grad(
-        labels: ArrayLike, logits: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+        labels: ArrayLike, logits: ArrayLike, *,
+        out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``(loss, softmax(x) - onehot(y))`` in one blocked, in-place pass (no one-hot built).
 
     The fused forward+backward of ``tf.nn.sparse_softmax_cross_entropy_with_logits``.
+    ``out``: the gradient buffer, as for ``softmax_cross_entropy_with_logits_value_and_grad``.
     """
-    return _sparse_value_and_grad(labels, logits, want_grad=True)
+    return _sparse_value_and_grad(labels, logits, want_grad=True, out=out)
 
 
 def sparse_softmax_cross_entropy_with_logits_grad(labels: ArrayLike,
