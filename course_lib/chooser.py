@@ -8,7 +8,7 @@ Four questions decide it (lesson 0's chart, lesson 8's wizard):
 2. Labels as class ids → the sparse op; one-hot or probability rows → the dense op.
 3. Weights: per example → multiply the per-example losses; per class → the class's weight
    (softmax family) or ``pos_weight`` on the positive term (sigmoid family).
-4. Very many classes → sampled softmax, for training only.
+4. Very many classes → sampled softmax (exclusive) or NCE (multi-label), for training only.
 
 And one about the model: does it output logits (recommended: the fused ops are stable) or
 probabilities (then only Keras' clipped probability path applies)?
@@ -20,7 +20,8 @@ The code in a ``LossChoice`` uses fixed names, so it can be pasted and run (the 
     z    logits [B, C] ([B, 1] for binary);  p  probabilities of the same shape
     w    per-example weights [B];  class_weights  [C];  pos_weight  scalar or [C]
     W, b, h   the last layer's weights [C, dim], biases [C] and its inputs [B, dim]
-              (sampled softmax never builds the [B, C] logits)
+              (sampled softmax and NCE never build the [B, C] logits)
+    K    NCE's true ids per example: there y is [B, K] class ids (int), the same K for all
 
 ``tf_call`` returns per-example (or per-entry) losses; reduce them as you need. ``keras`` is
 what to pass as ``model.compile(loss=...)``. This module imports no TensorFlow.
@@ -79,13 +80,32 @@ _FROM_LOGITS_AVOID = (
     "your logits into [1e-7, 1 - 1e-7] and returns a wrong loss with no error "
     "(diagnose: logits-as-probabilities).")
 _PROBABILITY_WHY = (
-    "Your model ends in a {act}, and TF's tf.nn ops take logits only: the Keras loss on its "
-    "probability path (tf.keras is Keras 3 in TF 2.21) clips p into [1e-7, 1 - 1e-7], so no "
-    "term exceeds 16.118 and its gradient is 0 where the clip bites. Better: drop the final "
-    "{act}, output logits and choose again with outputs='logits'.")
+    "Your model ends in a {act} and TF's tf.nn ops take logits only, so this is Keras' "
+    "probability path. Inside fit/evaluate, on Keras's TensorFlow backend, a {act} made by "
+    "Keras (Dense(..., activation='{act}'), keras.ops.{act}) or a {act} op that is the "
+    "model's last op hands the loss its pre-activations, and the loss is exact. The loss "
+    "clips p into [1e-7, 1 - 1e-7], so a confidently wrong prediction costs at most about 16 "
+    "and gets gradient 0, on predict() output, plain arrays, eager tf.nn.{act} output, a "
+    "{act} followed by any other op (even tf.identity), and float16 outputs under mixed "
+    "precision. Better: drop the final {act}, output logits and choose again with "
+    "outputs='logits'.")
 _PROBABILITY_AVOID = (
-    "from_logits=True on these probabilities: the {act} is applied twice, the loss is "
-    "squashed towards log C and the gradients vanish (diagnose: probabilities-as-logits).")
+    "from_logits=True on these probabilities: where the loss gets real probabilities "
+    "(predict() output, arrays, the clipped cases above) the {act} is applied twice and the "
+    "loss is squashed into a narrow band with no error (diagnose: probabilities-as-logits). "
+    "On a Keras-made {act} inside fit/evaluate, Keras warns and uses the pre-activations, so "
+    "fit is right. diagnose_model(model) checks a compiled model.")
+
+
+_SPARSE_CLASS_WEIGHTS = (
+    " Class weights weigh each position by its class. In Keras, "
+    "model.fit(..., class_weight=dict(enumerate(class_weights))) works for [B] or [B, 1] "
+    "targets only: it weighs whole examples by the argmax of the target's last axis, so "
+    "[B, T] ids raise a shape error (or, when T == B, are silently mis-weighted). For "
+    "per-position labels ([B, T], [B, H, W]) pass sample_weight=class_weights[y], of the "
+    "labels' shape: the default reduction divides by all positions (B·T), "
+    "reduction='mean_with_sample_weight' by Σw; for padding, ignore_class=pad divides by "
+    "the valid positions only.")
 
 
 def _logits_bases(num_classes: int) -> dict[str, _Base]:
@@ -93,6 +113,8 @@ def _logits_bases(num_classes: int) -> dict[str, _Base]:
     tf, cl = "tf.nn.", "course_lib.nn."
     sampled_args = (f"(weights=W, biases=b, labels=y[:, None], inputs=h, "
                     f"num_sampled={NUM_SAMPLED}, num_classes={num_classes})")
+    nce_args = (f"(weights=W, biases=b, labels=y, inputs=h, num_sampled={NUM_SAMPLED}, "
+                f"num_classes={num_classes}, num_true=K)")
     return {
         "sparse": _Base(
             f"{tf}sparse_softmax_cross_entropy_with_logits(labels=y, logits=z)",
@@ -143,6 +165,17 @@ def _logits_bases(num_classes: int) -> dict[str, _Base]:
             "Reporting the sampled loss as the model's loss: it is biased low (fewer classes "
             "in the normaliser); evaluate with the full softmax or "
             "course_lib.nn.estimate_full_softmax_loss."),
+        "nce": _Base(
+            f"{tf}nce_loss{nce_args}", f"{cl}nce_loss{nce_args}", None, "example",
+            f"{num_classes:,} independent classes: a full sigmoid CE needs [B, {num_classes:,}] "
+            "logits every step; NCE scores each example's K true ids (y: [B, K] class ids, "
+            f"the same K for every example) and {NUM_SAMPLED} sampled ones, each logit minus "
+            "the log of its expected count. Its target is 1/num_true for each true id, not 1, "
+            f"so its value (a sum of K + {NUM_SAMPLED} such sigmoid terms) is not a sigmoid-CE "
+            "loss. For training only: Keras 3 has no sampled loss, so call it in a custom "
+            "train_step; evaluate with the full sigmoid CE.",
+            "Reporting the NCE value as the model's multi-label loss: evaluate with "
+            "tf.nn.sigmoid_cross_entropy_with_logits on all classes."),
     }
 
 
@@ -161,7 +194,7 @@ def _probability_base(family: str) -> _Base:
 
 def _family(exclusive: bool, num_classes: int, labels: str, huge: bool) -> str:
     if huge:
-        return "sampled"
+        return "sampled" if exclusive else "nce"
     if exclusive and num_classes == 2 and labels == "int":
         return "binary"
     if labels == "int":
@@ -180,18 +213,22 @@ def _weighted(base: _Base, family: str, outputs: str, weighting: str) -> _Base:
                      "pass sample_weight=w (the loss class divides by B, not by Σw).",
                      base.avoid + " tf.compat.v1.losses with weights= divides by the number "
                      "of non-zero weights instead: the same weights give a different value.")
-    if family in ("sparse", "sampled"):
+    if family == "sampled":
         return _Base("tf.gather(class_weights, y) * " + base.tf_call,
                      "class_weights[y] * " + base.course_lib, base.keras, base.shape,
-                     base.why + " Class weights weigh each example by its class; in Keras "
-                     "model.fit(..., class_weight=dict(enumerate(class_weights))) does it.",
-                     base.avoid)
+                     base.why + " Class weights weigh each example by its class.", base.avoid)
+    if family == "sparse":
+        return _Base("tf.gather(class_weights, y) * " + base.tf_call,
+                     "class_weights[y] * " + base.course_lib, base.keras, base.shape,
+                     base.why + _SPARSE_CLASS_WEIGHTS, base.avoid)
     if family == "softmax":
         return _Base("tf.reduce_sum(y * class_weights, axis=-1) * " + base.tf_call,
                      "(y @ class_weights) * " + base.course_lib, base.keras, base.shape,
                      base.why + " Class weights weigh each example by its class (by the "
-                     "expected weight for soft labels); Keras' class_weight takes the "
-                     "argmax of each row instead, the same for one-hot rows.", base.avoid)
+                     "expected weight for soft labels). Keras' class_weight takes the "
+                     "argmax of each row instead, the same for one-hot rows, and accepts "
+                     "[B, C] targets only; for [B, T, C] rows pass "
+                     "sample_weight=y @ class_weights.", base.avoid)
     return _pos_weighted(base, family, outputs)
 
 
@@ -261,24 +298,29 @@ def _validate(exclusive: object, num_classes: object, labels: str, outputs: str,
                          "targets in [0, 1] are labels='multi_hot' (sigmoid CE takes any "
                          "target in [0, 1]).")
     if huge:
-        _validate_huge(exclusive, num_classes, labels, outputs)
+        _validate_huge(exclusive, num_classes, labels, outputs, weighting)
 
 
-def _validate_huge(exclusive: bool, num_classes: int, labels: str, outputs: str) -> None:
-    if not exclusive:
-        raise ValueError("huge_num_classes=True recommends sampled softmax, which is for "
-                         "exclusive classes; independent classes have no sampled loss here.")
-    if labels != "int":
+def _validate_huge(exclusive: bool, num_classes: int, labels: str, outputs: str,
+                   weighting: str) -> None:
+    if not exclusive and weighting == "per_class":
+        raise ValueError("huge_num_classes=True with exclusive=False and weighting='per_class':"
+                         " NCE has no per-class weights (its loss per example sums the true "
+                         "and the sampled terms); weight examples (weighting='per_example') "
+                         "or drop huge_num_classes.")
+    if exclusive and labels != "int":
         raise ValueError(f"huge_num_classes=True with labels={labels!r}: rows of "
                          f"{num_classes:,} floats per example are the memory sampled softmax "
                          "avoids; it takes class ids, labels='int'.")
     if outputs != "logits":
-        raise ValueError("huge_num_classes=True with outputs='probabilities': a softmax over "
-                         "all classes is exactly what sampled softmax avoids computing; it "
+        act, loss = ("softmax", "sampled softmax") if exclusive else ("sigmoid", "NCE")
+        raise ValueError(f"huge_num_classes=True with outputs='probabilities': a {act} over "
+                         f"all classes is exactly what {loss} avoids computing; it "
                          "takes the last layer's weights and inputs (outputs='logits').")
     if num_classes < HUGE_MIN_CLASSES:
+        full = "softmax" if exclusive else "sigmoid CE"
         raise ValueError(f"huge_num_classes=True with num_classes={num_classes}: a full "
-                         f"softmax over fewer than {HUGE_MIN_CLASSES:,} classes is cheap, and "
+                         f"{full} over fewer than {HUGE_MIN_CLASSES:,} classes is cheap, and "
                          "sampling would only add bias and noise.")
 
 

@@ -17,7 +17,7 @@ from course_lib.random import log_uniform_candidate_sampler
 TABLE = json.loads((Path(__file__).parent / "data" / "loss_scenarios.json").read_text())
 SCENARIOS = TABLE["scenarios"]
 INVALID = TABLE["invalid"]
-BATCH, DIM = 6, 8
+BATCH, DIM, K = 6, 8, 3
 
 
 def scenario_ids(rows):
@@ -39,6 +39,9 @@ def make_inputs(args: dict, seed: int = 0) -> dict[str, np.ndarray]:
               "pos_weight": (np.float32(3.0) if binary
                              else rng.uniform(1.0, 5.0, c).astype(np.float32))}
     if args.get("huge_num_classes"):
+        if not args["exclusive"]:   # NCE: K distinct true ids per example, [B, K]
+            inputs |= {"y": np.stack([rng.choice(c, K, replace=False) for _ in range(BATCH)]),
+                       "K": K}
         inputs |= {"W": (0.1 * rng.standard_normal((c, DIM))).astype(np.float32),
                    "b": np.zeros(c, np.float32),
                    "h": rng.standard_normal((BATCH, DIM)).astype(np.float32)}
@@ -52,7 +55,7 @@ def with_sampled_values(code: str) -> str:
     """The same call with ``sampled_values=sampled`` added: both sides then see one draw."""
     tree = ast.parse(code, mode="eval")
     call = next(node for node in ast.walk(tree) if isinstance(node, ast.Call)
-                and ast.unparse(node.func).endswith("sampled_softmax_loss"))
+                and ast.unparse(node.func).endswith(("sampled_softmax_loss", "nce_loss")))
     call.keywords.append(ast.keyword("sampled_values", ast.Name("sampled", ast.Load())))
     return ast.unparse(tree)
 
@@ -60,11 +63,13 @@ def with_sampled_values(code: str) -> str:
 def evaluate(choice, args, tf, keras):
     """(TF value, course_lib value) of the recommendation on the same small inputs."""
     inputs = make_inputs(args)
-    tf_names = {"tf": tf, "keras": keras, **{k: tf.constant(v) for k, v in inputs.items()}}
+    tf_names = {"tf": tf, "keras": keras, **{k: v if k == "K" else tf.constant(v)
+                                             for k, v in inputs.items()}}
     cl_names = {"course_lib": course_lib, "np": np, **inputs}
     tf_code, cl_code = choice.tf_call, choice.course_lib
     if args.get("huge_num_classes"):
-        sampled = log_uniform_candidate_sampler(inputs["y"][:, None], 1, 64, True,
+        y = inputs["y"] if inputs["y"].ndim == 2 else inputs["y"][:, None]
+        sampled = log_uniform_candidate_sampler(y, y.shape[1], 64, True,
                                                 args["num_classes"], seed=0)
         cl_names["sampled"] = sampled
         tf_names["sampled"] = tuple(tf.constant(v) for v in sampled)
@@ -139,9 +144,11 @@ def test_keras_recommendation_gives_the_mean_of_the_tf_losses(scenario, tf, kera
     np.testing.assert_allclose(np.asarray(value), np.mean(tf_value), rtol=2e-5)
 
 
-def test_sampled_recommendation_runs_with_tfs_own_sampler(tf, keras):
-    args = next(s["args"] for s in SCENARIOS if s["args"].get("huge_num_classes"))
-    inputs = {k: tf.constant(v) for k, v in make_inputs(args).items()}
+@pytest.mark.parametrize("exclusive", [True, False], ids=["sampled softmax", "nce"])
+def test_sampled_recommendation_runs_with_tfs_own_sampler(tf, keras, exclusive):
+    args = next(s["args"] for s in SCENARIOS
+                if s["args"].get("huge_num_classes") and s["args"]["exclusive"] == exclusive)
+    inputs = {k: v if k == "K" else tf.constant(v) for k, v in make_inputs(args).items()}
     value = eval(choose_loss(**args).tf_call, {"tf": tf, **inputs})
     assert value.shape == (BATCH,) and np.all(np.isfinite(value))
 
