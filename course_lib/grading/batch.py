@@ -2,9 +2,12 @@
 
 ``--jobs`` grading threads share one warm :class:`~course_lib.grading.pool.WorkerPool`; each
 submission is written as it progresses (results.json after every test), grades.csv at the
-end. The seed of the hidden inputs is kept in ``DIR/run.json`` (a directory students never
-see), so re-running an interrupted batch without ``--seed`` regenerates the same hidden inputs
-and the same files.
+end, merged with the rows of students graded earlier into the same folder (one row per
+student; the latest grading wins). The seed of the hidden inputs is kept in ``DIR/run.json`` (a
+directory students never see), so re-running an interrupted batch without ``--seed``
+regenerates the same hidden inputs and the same files, and a late submission is graded with
+the seed of the rest of the class. A different seed is refused unless the whole class is
+regraded (``regrade_all``).
 """
 
 from __future__ import annotations
@@ -34,27 +37,60 @@ class BatchOptions:
     timeout: float
     seed: int | None
     penalties: dict[str, float]
+    regrade_all: bool = False
 
 
-def choose_seed(out: Path, assignment: str, seed: int | None) -> int:
-    """``seed``, else the one an earlier run in ``out`` used for ``assignment``, else new."""
-    record = out / "run.json"
-    if seed is None and record.exists():
-        try:
-            saved = json.loads(record.read_text())
-            if saved.get("assignment") == assignment and isinstance(saved.get("seed"), int):
-                seed = saved["seed"]
-        except ValueError:
-            pass
-    return secrets.randbelow(2**31) if seed is None else seed
+class OutputConflict(Exception):
+    """``--out`` holds another assignment's results, or results graded with another seed."""
+
+
+@dataclass(frozen=True)
+class Merge:
+    """How this run's rows joined grades.csv: who was kept, replaced or dropped."""
+
+    kept: list[str]
+    replaced: list[str]
+    dropped: list[str]
+
+
+def _stored_run(out: Path) -> dict:
+    try:
+        saved = json.loads((out / "run.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return saved if isinstance(saved, dict) else {}
+
+
+def choose_seed(out: Path, assignment: str, seed: int | None, regrade_all: bool = False) -> int:
+    """``seed``, else the one an earlier run in ``out`` used for ``assignment``, else new.
+
+    :class:`OutputConflict` when ``out`` belongs to another assignment, or when ``seed``
+    differs from the stored one and ``regrade_all`` is not set (the class would be graded
+    with two seeds).
+    """
+    saved = _stored_run(out)
+    other = saved.get("assignment")
+    if other is not None and other != assignment:
+        raise OutputConflict(f"{out} holds the results of {other}, not {assignment}: use one "
+                             "--out folder per assignment")
+    stored = saved.get("seed") if isinstance(saved.get("seed"), int) else None
+    if seed is None:
+        return secrets.randbelow(2**31) if stored is None else stored
+    if stored is not None and seed != stored and not regrade_all:
+        raise OutputConflict(
+            f"{out} was graded with seed {stored}, not {seed}: the class would be graded with "
+            f"two seeds. Leave out --seed (or give --seed {stored}) to add these submissions "
+            f"to the class, or add --regrade-all to grade everyone again with seed {seed}")
+    return seed
 
 
 def grade_batch(assignment: Assignment, source: Path, submissions: list[Path],
                 options: BatchOptions,
                 on_done: Callable[[SubmissionResult], None] = lambda r: None,
-                ) -> tuple[list[SubmissionResult], str | None]:
-    """Grade ``submissions``; return their results and the sandbox warning (if any)."""
-    seed = choose_seed(options.out, assignment.name, options.seed)
+                ) -> tuple[list[SubmissionResult], str | None, Merge]:
+    """Grade ``submissions``; return their results, the sandbox warning (if any) and how
+    their rows were merged into ``grades.csv``."""
+    seed = choose_seed(options.out, assignment.name, options.seed, options.regrade_all)
     report.remove_stale_temporaries(options.out)
     mode = detect_mode()
     warning = warning_for(mode)
@@ -82,5 +118,10 @@ def grade_batch(assignment: Assignment, source: Path, submissions: list[Path],
     finally:
         pool.close()
     question_ids = list(dict.fromkeys(t.question.id for t in grader.tests))
-    report.write_atomic(options.out / "grades.csv", report.grades_csv(results, question_ids))
-    return results, warning
+    grades = options.out / "grades.csv"
+    earlier = [] if options.regrade_all else report.read_grades_csv(grades)
+    dropped = sorted(set(r["student_id"] for r in report.read_grades_csv(grades))
+                     - {r.student_id for r in results}) if options.regrade_all else []
+    text, kept, replaced = report.merge_grades_csv(earlier, results, question_ids)
+    report.write_atomic(grades, text)
+    return results, warning, Merge(kept, replaced, dropped)

@@ -19,33 +19,71 @@ class UsageError(Exception):
     """A mistake in the command line: reported in one line, exit status 2."""
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("course_lib")
+    except PackageNotFoundError:             # run from a checkout that was never installed
+        return "unknown"
+
+
+def _known_assignments() -> str:
+    from course_lib.grading.assignments import ASSIGNMENTS
+
+    return "; ".join(f"{name} ({a.title})" for name, a in ASSIGNMENTS.items())
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="course", description="Release and grade the "
-                                     "course's assignments.")
+                                     "course's assignments. Run it from the course folder "
+                                     "(the one holding solutions/ and exercises/).")
+    parser.add_argument("--version", action="version", version=f"course {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
-    rel = sub.add_parser("release", help="regenerate exercises/ from solutions/")
-    rel.add_argument("--solutions", type=Path, default=Path("solutions"))
-    rel.add_argument("--exercises", type=Path, default=Path("exercises"))
-    grade = sub.add_parser("grade", help="grade submitted notebooks")
-    grade.add_argument("assignment", help="assignment name (e.g. 01_softmax) or the path of "
-                       "its source notebook")
+    rel = sub.add_parser(
+        "release", help="regenerate exercises/ from solutions/",
+        description="Write the student version of every notebook in the solutions folder into "
+        "the exercises folder: answers replaced by `raise NotImplementedError()`, hidden "
+        "tests and outputs removed. Prints the files it changed.")
+    rel.add_argument("--solutions", type=Path, default=Path("solutions"),
+                     help="the source notebooks (default: solutions/)")
+    rel.add_argument("--exercises", type=Path, default=Path("exercises"),
+                     help="where the student versions go (default: exercises/)")
+    grade = sub.add_parser(
+        "grade", help="grade submitted notebooks",
+        description="Grade the notebooks students handed in (one file per student, named "
+        "after the student) and merge the results into OUT: one folder per student "
+        "(results.json, feedback.md) and grades.csv, one row per student.",
+        epilog=f"Known assignments: {_known_assignments()}.")
+    grade.add_argument("assignment", help="assignment name (see the list below) or the path "
+                       "of its source notebook")
     grade.add_argument("submissions", nargs="+", type=Path, metavar="SUBMISSION.ipynb")
     grade.add_argument("--jobs", type=int, default=len(os.sched_getaffinity(0)),
                        help="submissions graded at once (default: the number of cores)")
     grade.add_argument("--out", type=Path, default=Path("grades"),
-                       help="output directory (default: grades/)")
+                       help="output directory (default: grades/; one per assignment)")
     grade.add_argument("--timeout", type=float, default=2.0,
                        help="least time limit per test and per answer cell, in seconds "
                        "(default 2; a test gets more when the reference needs it)")
     grade.add_argument("--seed", type=int, default=None,
-                       help="seed of the hidden inputs (default: random, kept in OUT/run.json)")
+                       help="seed of the hidden inputs (default: the one in OUT/run.json, "
+                       "else a random one, kept there)")
+    grade.add_argument("--regrade-all", action="store_true",
+                       help="accept a --seed that differs from the one in OUT/run.json; the "
+                       "students not graded in this run are dropped from grades.csv")
     grade.add_argument("--penalty", action="append", default=[], metavar="FLAG=POINTS",
                        help="subtract POINTS when a flag (e.g. import:os, monkeypatch) is raised")
-    grade.add_argument("--solutions", type=Path, default=Path("solutions"))
-    gs = sub.add_parser("gradescope", help="build a Gradescope autograder bundle")
-    gs.add_argument("assignment")
-    gs.add_argument("-o", "--output", type=Path, required=True)
-    gs.add_argument("--solutions", type=Path, default=Path("solutions"))
+    grade.add_argument("--solutions", type=Path, default=Path("solutions"),
+                       help="where the source notebooks are (default: solutions/)")
+    gs = sub.add_parser(
+        "gradescope", help="build a Gradescope autograder bundle",
+        description="Build a zip to upload to Gradescope as a 'Zip file upload' autograder "
+        "(Ubuntu 24.04 base image). It grades each submission with `course grade`.",
+        epilog=f"Known assignments: {_known_assignments()}.")
+    gs.add_argument("assignment", help="assignment name or the path of its source notebook")
+    gs.add_argument("-o", "--output", type=Path, required=True, help="the zip to write")
+    gs.add_argument("--solutions", type=Path, default=Path("solutions"),
+                    help="where the source notebooks are (default: solutions/)")
     return parser
 
 
@@ -69,6 +107,9 @@ def resolve_assignment(spec: str, solutions: Path):
 def _check_submissions(paths: list[Path]) -> None:
     seen: dict[str, Path] = {}
     for path in paths:
+        if path.is_dir():
+            raise UsageError(f"submission {path} is a folder, not a notebook; give the "
+                             f"notebooks in it, e.g. {path}/*.ipynb")
         if not path.is_file():
             raise UsageError(f"submission {path} not found")
         if path.stem in seen:
@@ -91,32 +132,43 @@ def _penalties(items: list[str]) -> dict[str, float]:
 
 
 def cmd_release(args: argparse.Namespace) -> int:
-    from course_lib.grading.release import release
+    from course_lib.grading.release import ReleaseError, release
 
-    for path in release(args.solutions, args.exercises):
+    try:
+        changed, total = release(args.solutions, args.exercises)
+    except ReleaseError as exc:
+        raise UsageError(str(exc)) from None
+    for path in changed:
         print(f"wrote {path}")
+    unchanged = total - len(changed)
+    if unchanged:
+        print(f"{args.exercises}/: {unchanged} of {total} notebooks already up to date")
     return 0
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    from course_lib.grading.batch import BatchOptions, grade_batch
+    from course_lib.grading.batch import BatchOptions, OutputConflict, choose_seed, grade_batch
     from course_lib.grading.console import GradeDisplay
 
     assignment, source = resolve_assignment(args.assignment, args.solutions)
     _check_submissions(args.submissions)
     if args.jobs < 1 or args.timeout <= 0:
         raise UsageError("--jobs must be >= 1 and --timeout > 0")
-    options = BatchOptions(out=args.out, jobs=args.jobs, timeout=args.timeout, seed=args.seed,
-                           penalties=_penalties(args.penalty))
+    try:
+        seed = choose_seed(args.out, assignment.name, args.seed, args.regrade_all)
+    except OutputConflict as exc:
+        raise UsageError(str(exc)) from None
+    options = BatchOptions(out=args.out, jobs=args.jobs, timeout=args.timeout, seed=seed,
+                           penalties=_penalties(args.penalty), regrade_all=args.regrade_all)
     display = GradeDisplay(len(args.submissions), assignment)
     try:
         with display:
-            results, warning = grade_batch(assignment, source, args.submissions, options,
-                                           display.done)
+            results, warning, merge = grade_batch(assignment, source, args.submissions,
+                                                  options, display.done)
     except RuntimeError as exc:
         print(f"course: grading could not run: {exc}", file=sys.stderr)
         return 1
-    display.summary(results, warning, args.out)
+    display.summary(results, warning, args.out, merge)
     return 0
 
 

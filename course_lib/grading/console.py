@@ -10,6 +10,7 @@ from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from course_lib.grading.batch import Merge
 from course_lib.grading.grader import SubmissionResult
 from course_lib.grading.specs import Assignment
 
@@ -36,7 +37,8 @@ class GradeDisplay:
         with self._lock:
             self.progress.advance(self.task)
 
-    def summary(self, results: list[SubmissionResult], warning: str | None, out: Path) -> None:
+    def summary(self, results: list[SubmissionResult], warning: str | None, out: Path,
+                merge: Merge | None = None) -> None:
         if warning:
             self.err.print(Panel(warning, title="NO SANDBOX", style="bold red"))
         table = Table(title=f"{self.assignment.name}: {self.assignment.title}")
@@ -44,6 +46,23 @@ class GradeDisplay:
             table.add_column(column, justify="right" if column in ("score", "max") else "left")
         for r in sorted(results, key=lambda r: r.student_id):
             table.add_row(r.student_id, f"{r.score:g}", f"{r.max_score:g}", "; ".join(r.flags),
-                          str(len(r.notes)) if r.notes else "")
+                          "\n".join(r.notes))
         self.out.print(table)
         self.out.print(f"results: {out}/<student>/results.json, feedback.md; {out}/grades.csv")
+        if merge is not None:
+            for line in merge_lines(merge, len(results)):
+                self.out.print(line)
+
+
+def merge_lines(merge: Merge, graded: int) -> list[str]:
+    """What the run did to grades.csv, in words."""
+    lines = [f"grades.csv: {graded} graded in this run"
+             + (f"; kept {len(merge.kept)} student{'s' * (len(merge.kept) != 1)} graded "
+                "earlier" if merge.kept else "")]
+    if merge.replaced:
+        lines.append(f"graded again, their earlier rows replaced (the latest grading wins): "
+                     f"{', '.join(merge.replaced)}")
+    if merge.dropped:
+        lines.append(f"--regrade-all: dropped from grades.csv (graded with the old seed, not "
+                     f"in this run; their folders are stale): {', '.join(merge.dropped)}")
+    return lines

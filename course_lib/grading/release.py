@@ -69,15 +69,34 @@ def release_notebook(nb: Any) -> Any:
     return nb
 
 
-def release(solutions: Path, exercises: Path) -> list[Path]:
-    """Write ``exercises/NAME.ipynb`` for every ``solutions/NAME.ipynb``; return the paths."""
+class ReleaseError(Exception):
+    """Nothing to release: no solutions folder, or no notebooks in it."""
+
+
+def release(solutions: Path, exercises: Path) -> tuple[list[Path], int]:
+    """Write ``exercises/NAME.ipynb`` for every ``solutions/NAME.ipynb``.
+
+    Returns the paths whose content changed (only those are written) and the number of
+    notebooks released. :class:`ReleaseError` when ``solutions`` holds no notebook, before
+    anything is created.
+    """
     import nbformat
 
+    if not solutions.is_dir():
+        raise ReleaseError(f"no folder {solutions}/ here ({Path.cwd()}): run `course release` "
+                           "from the course folder (the one holding solutions/), or give "
+                           "--solutions DIR")
+    sources = sorted(solutions.glob("*.ipynb"))
+    if not sources:
+        raise ReleaseError(f"no notebooks in {solutions}/: nothing to release")
     exercises.mkdir(parents=True, exist_ok=True)
-    written = []
-    for path in sorted(solutions.glob("*.ipynb")):
+    changed = []
+    for path in sources:
         released = release_notebook(nbformat.read(path, as_version=4))
         target = exercises / path.name
-        target.write_text(nbformat.writes(released) + "\n", encoding="utf-8")
-        written.append(target)
-    return written
+        text = nbformat.writes(released) + "\n"
+        if target.is_file() and target.read_text(encoding="utf-8") == text:
+            continue
+        target.write_text(text, encoding="utf-8")
+        changed.append(target)
+    return changed, len(sources)

@@ -96,15 +96,43 @@ def feedback_md(result: SubmissionResult, title: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _row(res: SubmissionResult, question_ids: list[str]) -> dict[str, object]:
+    per_question = {q: 0.0 for q in question_ids}
+    for r in res.results:
+        per_question[r.test.question.id] += r.score
+    return {"student_id": res.student_id, "score": _points(res.score),
+            "max_score": _points(res.max_score), "flags": ";".join(res.flags),
+            **{q: _points(per_question[q]) for q in question_ids}}
+
+
 def grades_csv(results: list[SubmissionResult], question_ids: list[str]) -> str:
     """``student_id,score,max_score,flags`` then one column per question."""
+    return merge_grades_csv([], results, question_ids)[0]
+
+
+def read_grades_csv(path: Path) -> list[dict[str, str]]:
+    """The rows of an earlier ``grades.csv`` (none when there is no such file)."""
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            return [row for row in csv.DictReader(f) if row.get("student_id")]
+    except FileNotFoundError:
+        return []
+
+
+def merge_grades_csv(earlier: list[dict[str, str]], results: list[SubmissionResult],
+                     question_ids: list[str]) -> tuple[str, list[str], list[str]]:
+    """grades.csv with one row per student: this run's rows, and the ``earlier`` rows of
+    students not graded in this run. Returns the text, the student ids kept from
+    ``earlier`` and those this run replaced (the latest grading wins)."""
+    now = {res.student_id: _row(res, question_ids) for res in results}
+    before = {row["student_id"]: row for row in earlier}
+    kept = sorted(set(before) - set(now))
+    replaced = sorted(set(before) & set(now))
+    rows = {**{s: before[s] for s in kept}, **now}
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow([*CSV_HEAD, *question_ids])
-    for res in sorted(results, key=lambda r: r.student_id):
-        per_question = {q: 0.0 for q in question_ids}
-        for r in res.results:
-            per_question[r.test.question.id] += r.score
-        writer.writerow([res.student_id, _points(res.score), _points(res.max_score),
-                         ";".join(res.flags), *(_points(per_question[q]) for q in question_ids)])
-    return buf.getvalue()
+    writer = csv.DictWriter(buf, [*CSV_HEAD, *question_ids], restval="", extrasaction="ignore",
+                            lineterminator="\n")
+    writer.writeheader()
+    for student in sorted(rows):
+        writer.writerow(rows[student])
+    return buf.getvalue(), kept, replaced

@@ -15,7 +15,7 @@ import pytest
 
 from course_lib.grading import CheckFailed, check, flags, notebook, wire
 from course_lib.grading.assignments import get_assignment
-from course_lib.grading.batch import choose_seed
+from course_lib.grading.batch import OutputConflict, choose_seed
 from course_lib.grading.compare import compare
 from course_lib.grading.release import clear_solutions, remove_hidden_tests
 from course_lib.grading.specs import Case
@@ -161,11 +161,16 @@ def test_release_stubs_keep_indentation_and_drop_hidden_tests():
     assert remove_hidden_tests(tests) == "check('q', f)"
 
 
-def test_seed_is_reused_for_the_same_assignment_only(tmp_path):
+def test_seed_is_reused_and_a_different_one_needs_regrade_all(tmp_path):
+    assert 0 <= choose_seed(tmp_path, "01_softmax", None) < 2**31   # a fresh random one
     (tmp_path / "run.json").write_text(json.dumps({"assignment": "01_softmax", "seed": 42}))
     assert choose_seed(tmp_path, "01_softmax", None) == 42
-    assert choose_seed(tmp_path, "01_softmax", 7) == 7
-    assert 0 <= choose_seed(tmp_path, "02_sigmoid", None) < 2**31   # a fresh random one
+    assert choose_seed(tmp_path, "01_softmax", 42) == 42
+    with pytest.raises(OutputConflict, match="seed 42, not 7"):
+        choose_seed(tmp_path, "01_softmax", 7)
+    assert choose_seed(tmp_path, "01_softmax", 7, regrade_all=True) == 7
+    with pytest.raises(OutputConflict, match="holds the results of 01_softmax"):
+        choose_seed(tmp_path, "02_sigmoid", None)
 
 
 def test_every_case_makes_inputs_its_reference_accepts():
