@@ -1,5 +1,5 @@
 # Two commands do all the set-up on a fresh machine with Python 3.11:
-#   make lab    create/refresh .venv, install the course, open JupyterLab on notebooks/
+#   make lab    create/refresh .venv, install the course, open JupyterLab on the landing page
 #   make test   create/refresh .venv, install the course, run ruff and the whole test suite
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 LAB_ARGS ?=
 
-.PHONY: venv lab test lint test-e2e bench notebooks clean
+.PHONY: venv lab lab-instructor chooser experiments test lint test-e2e bench notebooks clean
 
 venv: $(STAMP)
 
@@ -24,8 +24,26 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
+# The learner's Lab serves the course folder (lessons, exercises/ and apps/ link to each other)
+# and opens the landing page. Its settings folder jupyter/learner/ turns nbgrader's Lab
+# extension off (page_config.json) and Lab's news pop-up off (overrides.json); the
+# instructors' Lab (jupyter/instructor/) keeps nbgrader's menu, panel and Validate button.
+LANDING := START_HERE.ipynb
+LAB := $(VENV)/bin/jupyter lab --ServerApp.root_dir=$(CURDIR) $(ALLOW_ROOT)
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks $(ALLOW_ROOT) $(LAB_ARGS)
+	$(LAB) --LabApp.app_settings_dir=$(CURDIR)/jupyter/learner \
+		--LabApp.default_url=/lab/tree/$(LANDING) $(LAB_ARGS)
+
+lab-instructor: $(STAMP)
+	$(LAB) --LabApp.app_settings_dir=$(CURDIR)/jupyter/instructor $(LAB_ARGS)
+
+# The apps as web pages (Voila): the "which loss?" wizard and the six experiments.
+VOILA_ARGS ?=
+chooser: $(STAMP)
+	$(VENV)/bin/voila apps/chooser.ipynb $(VOILA_ARGS)
+
+experiments: $(STAMP)
+	$(VENV)/bin/voila apps/experiments.ipynb $(VOILA_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -143,7 +143,8 @@ def _update_landing_page(path: Path) -> bool:
                 changed = True
     if changed:
         # the layout nbformat (and JupyterLab) write: indent 1, a final newline
-        path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        path.write_text(json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n",
+                        encoding="utf-8")
     return changed
 
 

@@ -1,59 +1,89 @@
-"""`make lab` really opens JupyterLab: start it headless, ask its REST API, stop it."""
+"""`make lab` serves the course folder and opens the landing page; every relative link in every
+notebook opens its target there; nbgrader's Lab extension is off for learners and on in
+`make lab-instructor`; Lab's news pop-up is off in both."""
 
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import time
-import urllib.request
+import re
+import urllib.parse
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-TOKEN = "course-test-token"
+import pytest
+from servers import ROOT, TOKEN, get, get_json, page_config, running
+
+LANDING = "START_HERE.ipynb"
+NBGRADER_LAB = "@jupyter/nbgrader"
+NEWS = "@jupyterlab/apputils-extension:notification"
+# every notebook a learner or an instructor opens in Lab
+NOTEBOOKS = sorted([ROOT / LANDING, *(ROOT / "notebooks").glob("*.ipynb"),
+                    *(ROOT / "exercises").glob("*.ipynb"), *(ROOT / "solutions").glob("*.ipynb"),
+                    *(ROOT / "apps").glob("*.ipynb")])
+LINK = re.compile(r"\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)|href=\"([^\"]+)\"")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def relative_links(path: Path) -> list[str]:
+    """Relative targets of the markdown links and HTML hrefs in a notebook's markdown cells."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    links = []
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "markdown":
+            for md, href in LINK.findall("".join(cell["source"])):
+                target = (md or href).split("#")[0]
+                if target and not re.match(r"[a-z][a-z0-9+.-]*:", target):
+                    links.append(target)
+    return links
 
 
-def get_json(url: str):
-    with urllib.request.urlopen(url, timeout=5) as response:
-        return json.load(response)
+def served_path(notebook: Path, link: str) -> str:
+    """The path (relative to the served root) that Lab opens for ``link`` in ``notebook``."""
+    return (notebook.parent / urllib.parse.unquote(link)).resolve().relative_to(ROOT).as_posix()
 
 
-def test_make_lab_serves_the_lessons():
-    port = free_port()
-    args = (f"--no-browser --ip=127.0.0.1 --port={port} --IdentityProvider.token={TOKEN} "
-            "--ServerApp.port_retries=0")
-    lab = subprocess.Popen(["make", "-s", "lab", f"LAB_ARGS={args}"], cwd=ROOT,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                           start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        status = None
-        while time.monotonic() < deadline and lab.poll() is None:
-            try:
-                status = get_json(f"{base}/api/status?token={TOKEN}")
-                break
-            except OSError:
-                time.sleep(0.5)
-        assert status is not None, f"JupyterLab did not answer: {lab.stderr.read1().decode()}"
-        contents = get_json(f"{base}/api/contents?token={TOKEN}")
-        names = {item["name"] for item in contents["content"]}
-        lessons = {p.name for p in (ROOT / "notebooks").glob("*.ipynb")}
-        assert lessons and lessons <= names, "the server's root is not notebooks/"
-        with urllib.request.urlopen(f"{base}/lab?token={TOKEN}", timeout=10) as page:
-            assert page.status == 200 and b"JupyterLab" in page.read()
-    finally:
-        os.killpg(lab.pid, signal.SIGTERM)
-        try:
-            lab.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(lab.pid, signal.SIGKILL)
-            lab.wait()
+def test_notebooks_link_each_other():
+    assert len(NOTEBOOKS) > 10 and any(relative_links(p) for p in NOTEBOOKS)
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_every_relative_link_resolves_inside_the_served_root(notebook):
+    for link in relative_links(notebook):
+        target = (notebook.parent / urllib.parse.unquote(link)).resolve()
+        assert target.is_relative_to(ROOT), (
+            f"{notebook.name}: {link} leaves the course folder that `make lab` serves")
+        assert target.exists(), f"{notebook.name}: {link} leads to no file"
+
+
+def test_make_lab_serves_the_course_opens_the_landing_page_and_hides_nbgrader(tmp_path):
+    with running("make -s lab", cwd=ROOT, home=tmp_path, kind="lab") as base:
+        status, headers, _ = get(f"{base}/?token={TOKEN}", follow=False)
+        assert status == 302 and urllib.parse.urlsplit(headers["Location"]).path \
+            == f"/lab/tree/{LANDING}", (status, headers.get("Location"))
+        names = {item["name"] for item in get_json(f"{base}/api/contents?token={TOKEN}")["content"]}
+        assert {LANDING, "notebooks", "exercises", "apps", "docs"} <= names, names
+        # Lab opens a link by asking the contents API for the resolved path
+        for notebook in NOTEBOOKS:
+            for link in relative_links(notebook):
+                path = served_path(notebook, link)
+                status, _, _ = get(f"{base}/api/contents/{urllib.parse.quote(path)}"
+                                   f"?content=0&token={TOKEN}")
+                assert status == 200, f"{notebook.name}: {link} -> {path}: HTTP {status}"
+        config = page_config(base, f"/lab/tree/{LANDING}")
+        assert NBGRADER_LAB in config["disabledExtensions"], config["disabledExtensions"]
+        assert not news_is_fetched(base)
+
+
+def test_make_lab_instructor_shows_nbgrader(tmp_path):
+    with running("make -s lab-instructor", cwd=ROOT, home=tmp_path, kind="lab") as base:
+        config = page_config(base)
+        assert NBGRADER_LAB in {ext["name"] for ext in config["federated_extensions"]}
+        assert NBGRADER_LAB not in config.get("disabledExtensions", {})
+        assert not news_is_fetched(base)
+
+
+def news_is_fetched(base: str) -> bool:
+    """Whether Lab would ask about (and fetch) Jupyter news: the notification settings."""
+    settings = get_json(f"{base}/lab/api/settings/{NEWS}?token={TOKEN}")
+    schema = settings["schema"]["properties"]
+    fetch = settings["settings"].get("fetchNews", schema["fetchNews"]["default"])
+    updates = settings["settings"].get("checkForUpdates", schema["checkForUpdates"]["default"])
+    return fetch != "false" or updates is not False
