@@ -46,7 +46,7 @@ class ApiEntry:
     tf2_name: str  # what to call in TF 2.21 (the old name itself when it survives)
     compat_v1_name: str | None  # the TF 1 function as kept in TF 2.21, None if there is none
     keras: str | None  # the Keras 3 loss to use instead, as a constructor call
-    course_lib: str  # the NumPy mirror, as a dotted name
+    course_lib: str | None  # the NumPy mirror, as a dotted name; None if course_lib has none
     note: str
 
 
@@ -135,6 +135,36 @@ API_MAP: tuple[ApiEntry, ...] = (
         "partition_strategy is gone and hard-wired to 'div' (TF 1 default 'mod'). The value is "
         "a sum of sigmoid CEs (targets 1/num_true), not an estimate of the softmax CE."),
     ApiEntry(
+        "tf.nn.log_uniform_candidate_sampler", Status.MOVED,
+        "tf.random.log_uniform_candidate_sampler", f"{_CV1}.nn.log_uniform_candidate_sampler",
+        None, "course_lib.random.log_uniform_candidate_sampler",
+        "TF 2 moved it to tf.random (tf.compat.v1.nn keeps the TF 1 name). Its prior assumes "
+        "class ids sorted by decreasing frequency; for other ids use the fixed-unigram sampler."),
+    ApiEntry(
+        "tf.nn.uniform_candidate_sampler", Status.MOVED,
+        "tf.random.uniform_candidate_sampler", f"{_CV1}.nn.uniform_candidate_sampler",
+        None, "course_lib.random.uniform_candidate_sampler",
+        "TF 2 moved it to tf.random (tf.compat.v1.nn keeps the TF 1 name); same function."),
+    ApiEntry(
+        "tf.nn.fixed_unigram_candidate_sampler", Status.SAME,
+        "tf.nn.fixed_unigram_candidate_sampler", f"{_CV1}.nn.fixed_unigram_candidate_sampler",
+        None, "course_lib.random.fixed_unigram_candidate_sampler",
+        "Still in tf.nn in TF 2.21, and the same function as "
+        "tf.random.fixed_unigram_candidate_sampler. unigrams= (counts in id order) and "
+        "distortion= fit ids in any order."),
+    ApiEntry(
+        "tf.nn.learned_unigram_candidate_sampler", Status.SAME,
+        "tf.nn.learned_unigram_candidate_sampler",
+        f"{_CV1}.nn.learned_unigram_candidate_sampler", None, None,
+        "Still in tf.nn in TF 2.21 (also tf.random). Stateful: the distribution counts the "
+        "true classes of earlier calls. course_lib has no mirror."),
+    ApiEntry(
+        "tf.nn.all_candidate_sampler", Status.SAME,
+        "tf.nn.all_candidate_sampler", f"{_CV1}.nn.all_candidate_sampler",
+        None, "course_lib.random.all_candidate_sampler",
+        "Still in tf.nn in TF 2.21 (also tf.random). Every class, expected count 1: the "
+        "sampled losses then equal their full versions (a test harness, not a trainer)."),
+    ApiEntry(
         "tf.losses.log_loss", Status.MOVED,
         f"{_CV1}.losses.log_loss", f"{_CV1}.losses.log_loss",
         "keras.losses.BinaryCrossentropy()", "course_lib.losses.log_loss",
@@ -185,7 +215,9 @@ def resolve(name: str) -> Any | None:
 
 
 def mirror(entry: ApiEntry) -> Callable[..., Any] | None:
-    """The course_lib function of ``entry``, or None while its module or name does not exist."""
+    """The course_lib function of ``entry``, or None if it has none (or it does not exist)."""
+    if entry.course_lib is None:
+        return None
     module_name, _, attr = entry.course_lib.rpartition(".")
     try:
         module = importlib.import_module(module_name)
@@ -197,7 +229,7 @@ def mirror(entry: ApiEntry) -> Callable[..., Any] | None:
 
 
 def has_mirror(entry: ApiEntry) -> bool:
-    """Whether ``entry.course_lib`` is importable yet (sampled softmax and NCE come later)."""
+    """Whether ``entry.course_lib`` names a course_lib function that exists."""
     return mirror(entry) is not None
 
 
@@ -264,8 +296,8 @@ def check_installed() -> tuple[InstalledCheck, ...]:
 
 def as_rows() -> list[dict[str, str]]:
     """The table as a list of dicts keyed by ``COLUMNS`` (``pandas.DataFrame(as_rows())``)."""
-    return [dict(zip(COLUMNS, (e.old_name, e.status.value, e.tf2_name,
-                               e.compat_v1_name or "—", e.keras or "—", e.course_lib, e.note),
+    return [dict(zip(COLUMNS, (e.old_name, e.status.value, e.tf2_name, e.compat_v1_name or "—",
+                               e.keras or "—", e.course_lib or "—", e.note),
                      strict=True))
             for e in API_MAP]
 

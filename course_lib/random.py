@@ -202,3 +202,19 @@ def fixed_unigram_candidate_sampler(true_classes: ArrayLike, num_true: int, num_
 
     return _sample(true_classes, num_true, num_sampled, unique, range_max, seed,
                    lambda ids: p[ids], draw)
+
+
+def all_candidate_sampler(true_classes: ArrayLike, num_true: int, num_sampled: int,
+                          unique: bool, seed: int | np.random.Generator | None = None
+                          ) -> SamplerOutput:
+    """Every class ``0 .. num_sampled-1``, each with expected count 1 (nothing is random).
+
+    Mirrors ``tf.random.all_candidate_sampler`` (also ``tf.nn.`` in TF 2.21): with
+    ``num_sampled`` = the number of classes, the sampled losses equal their full versions.
+    ``unique`` and ``seed`` are accepted and unused, as in TF; true ids must lie in
+    ``[0, num_sampled)``. Returns the same triple as :func:`log_uniform_candidate_sampler`.
+    """
+    num_sampled = positive_int(num_sampled, "num_sampled")
+    classes = class_id_matrix(true_classes, num_true, num_sampled, name="true_classes")
+    return (np.arange(num_sampled, dtype=np.int64), np.ones(classes.shape, np.float32),
+            np.ones(num_sampled, np.float32))

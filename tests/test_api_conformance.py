@@ -54,6 +54,7 @@ CONTRACT = {
         "fixed_unigram_candidate_sampler":
             "(true_classes, num_true, num_sampled, unique, range_max, vocab_file='', "
             "distortion=1.0, num_reserved_ids=0, num_shards=1, shard=0, unigrams=(), seed=None)",
+        "all_candidate_sampler": "(true_classes, num_true, num_sampled, unique, seed=None)",
     },
     "course_lib.losses": {
         "compute_weighted_loss": f"(losses, weights=1.0, reduction={SUM_BY_NONZERO!r})",

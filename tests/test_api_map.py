@@ -3,9 +3,10 @@
 For each row the TF 2.21 function (found with ``resolve``) is called on small random input
 and compared with the row's course_lib mirror; ``changed`` rows show the change itself (label
 gradients, ``partition_strategy``), ``moved``/``removed`` rows show the old name is gone and
-the new one works, and the Keras column is built and called. Sampled softmax and NCE have no
-course_lib mirror yet, so they are checked against course_lib.nn's full losses with every
-class sampled (facts §7.4).
+the new one works, and the Keras column is built and called. Sampled softmax and NCE are
+also checked against course_lib.nn's full losses with every class sampled. The candidate
+sampler rows show where each sampler lives in TF 2.21 (only the uniform and log-uniform ones
+left tf.nn) and compare the mirror's expected counts with TF's on TF's own draw.
 """
 
 from __future__ import annotations
@@ -32,10 +33,14 @@ OLD_NAMES = (
     "tf.contrib.losses.sigmoid_cross_entropy", "tf.nn.softmax_cross_entropy_with_logits",
     "tf.nn.softmax_cross_entropy_with_logits_v2", "tf.nn.sigmoid_cross_entropy_with_logits",
     "tf.nn.weighted_cross_entropy_with_logits", "tf.nn.sparse_softmax_cross_entropy_with_logits",
-    "tf.nn.sampled_softmax_loss", "tf.nn.nce_loss", "tf.losses.log_loss",
+    "tf.nn.sampled_softmax_loss", "tf.nn.nce_loss", "tf.nn.log_uniform_candidate_sampler",
+    "tf.nn.uniform_candidate_sampler", "tf.nn.fixed_unigram_candidate_sampler",
+    "tf.nn.learned_unigram_candidate_sampler", "tf.nn.all_candidate_sampler",
+    "tf.losses.log_loss",
 )
 SAMPLED = ("tf.nn.sampled_softmax_loss", "tf.nn.nce_loss")
-DENSE_ROWS = [e for e in API_MAP if e.old_name not in SAMPLED]
+SAMPLERS = tuple(name for name in OLD_NAMES if name.endswith("_candidate_sampler"))
+DENSE_ROWS = [e for e in API_MAP if e.old_name not in SAMPLED + SAMPLERS]
 V1_LOSS_ROWS = [e for e in DENSE_ROWS if e.course_lib.startswith("course_lib.losses.")]
 NN_ROWS = [e for e in DENSE_ROWS if e.course_lib.startswith("course_lib.nn.")]
 
@@ -45,7 +50,8 @@ def ids(entries):
 
 
 def rows(*statuses):
-    return [e for e in API_MAP if e.status in statuses]
+    """The loss rows with these statuses (the sampler rows have their own tests below)."""
+    return [e for e in API_MAP if e.status in statuses and e.old_name not in SAMPLERS]
 
 
 # ---------------------------------------------------------------- inputs per kind of loss
@@ -113,7 +119,9 @@ def keras(tf):
 def test_table_has_one_row_per_old_name():
     assert tuple(e.old_name for e in API_MAP) == OLD_NAMES
     assert all(isinstance(e.status, Status) for e in API_MAP)
-    assert all(e.course_lib.startswith("course_lib.") for e in API_MAP)
+    assert all(e.course_lib.startswith("course_lib.") for e in API_MAP
+               if e.old_name != "tf.nn.learned_unigram_candidate_sampler")
+    assert lookup("tf.nn.learned_unigram_candidate_sampler").course_lib is None
     assert all(e.note and "\n" not in e.note for e in API_MAP)
     with pytest.raises(dataclasses.FrozenInstanceError):
         API_MAP[0].status = Status.SAME
@@ -149,10 +157,9 @@ def test_resolve_walks_attributes(tf, keras):
         resolve("torch.nn")
 
 
-def test_mirrors_exist_except_the_sampled_ones():
+def test_every_named_mirror_exists():
     for entry in API_MAP:
-        expected = entry.old_name not in SAMPLED or hasattr(nn, entry.course_lib.split(".")[-1])
-        assert api_map.has_mirror(entry) is expected, entry.course_lib
+        assert api_map.has_mirror(entry) is (entry.course_lib is not None), entry.course_lib
 
 
 # ---------------------------------------------------------------- status vs installed TF
@@ -197,7 +204,7 @@ def test_tf_nn_row_matches_course_lib(tf, entry, dtype):
 @pytest.mark.parametrize("weighted", [False, True], ids=["defaults", "weights+smoothing"])
 @pytest.mark.parametrize("entry", V1_LOSS_ROWS, ids=ids(V1_LOSS_ROWS))
 def test_compat_v1_loss_row_matches_course_lib(tf, entry, weighted, input_dtype):
-    """compat.v1 losses compute in float32 whatever the input (facts §5): float32 tolerance."""
+    """compat.v1 losses compute in float32 whatever the input: float32 tolerance."""
     kind = _kind(entry)
     args = make_inputs(kind, input_dtype)
     extras = v1_extras(kind) if weighted else {}
@@ -290,7 +297,7 @@ def _sampled_problem(tf, dtype, num_true, seed=1):
     labels = np.stack([rng.choice(num_classes, num_true, replace=False) for _ in range(B)])
     cands, true_count, sampled_count = tf.random.all_candidate_sampler(
         labels, num_true, num_classes, True)
-    # The sampler returns float32 counts (all 1 here); float64 losses need them cast (§7.2).
+    # The sampler returns float32 counts (all 1 here); float64 losses need them cast.
     sampled = (cands, tf.cast(true_count, dtype), tf.cast(sampled_count, dtype))
     targets = np.zeros((B, num_classes), dtype)
     np.put_along_axis(targets, labels, 1.0 / num_true, axis=1)
@@ -347,11 +354,9 @@ def test_sampled_losses_lost_partition_strategy(tf, name):
 
 
 @pytest.mark.parametrize("name", SAMPLED)
-def test_sampled_mirror_matches_tf_once_it_exists(tf, name):
+def test_sampled_mirror_matches_tf(tf, name):
     entry = lookup(name)
     fn = mirror(entry)
-    if fn is None:
-        pytest.skip(f"{entry.course_lib} is not written yet (a later issue adds it)")
     kwargs, _, logits = _sampled_problem(tf, np.float64, 2)
     expected = call_tf(resolve(entry.tf2_name), **kwargs)
     kwargs["sampled_values"] = tuple(np.asarray(t) for t in kwargs["sampled_values"])
@@ -387,3 +392,57 @@ def test_keras_equivalent(tf, keras, entry):
         assert_close(got, row_value, np.float32, SCALE, SLACK)
     else:  # log_loss adds ε = 1e-7 inside the log, Keras clips: they differ by <= ε/min(p)
         np.testing.assert_allclose(got, row_value, rtol=0, atol=1e-7 / args[1].min() + 1e-6)
+
+
+# ---------------------------------------------------------------- candidate samplers
+def test_only_uniform_and_log_uniform_samplers_left_tf_nn(tf):
+    """All five samplers are in tf.random; tf.nn keeps three of them, the same functions."""
+    for name in SAMPLERS:
+        short = name.rpartition(".")[2]
+        in_random, in_nn = resolve(f"tf.random.{short}"), resolve(name)
+        assert callable(in_random) and callable(resolve(f"tf.compat.v1.nn.{short}"))
+        left = short in ("log_uniform_candidate_sampler", "uniform_candidate_sampler")
+        assert (in_nn is None) is left, name
+        assert lookup(name).status is (Status.MOVED if left else Status.SAME)
+        assert lookup(name).tf2_name == (f"tf.random.{short}" if left else name)
+        if not left:
+            assert in_nn is in_random
+
+
+SAMPLER_ARGS = {
+    "tf.nn.log_uniform_candidate_sampler": ((7, 50), {}, lambda p: p),
+    "tf.nn.uniform_candidate_sampler": ((7, 50), {}, lambda p: p),
+    "tf.nn.fixed_unigram_candidate_sampler":
+        ((7, 6), {"unigrams": [3.0, 1.0, 9.0, 0.5, 4.0, 2.0], "distortion": 0.75}, lambda p: p),
+    "tf.nn.all_candidate_sampler": ((6,), {}, lambda p: p),
+}
+
+
+@pytest.mark.parametrize("name", list(SAMPLER_ARGS))
+def test_sampler_mirror_gives_tfs_expected_counts_on_tfs_draw(tf, name):
+    """With replacement (unique=False), E = p·num_sampled: TF's counts must come out exactly
+    from the mirror's probabilities; the mirror's own draw has TF's shapes and dtypes."""
+    entry = lookup(name)
+    sizes, extra, _ = SAMPLER_ARGS[name]
+    labels = np.array([[0, 3], [5, 1]])
+    args = (labels, 2, sizes[0], False, *sizes[1:])
+    cands, true_count, sampled_count = (v.numpy() for v in resolve(entry.tf2_name)(
+        *args, **extra, seed=1))
+    ours = mirror(entry)(*args, **extra, seed=1)
+    for got, want in zip(ours, (cands, true_count, sampled_count), strict=True):
+        assert got.shape == want.shape and got.dtype == want.dtype
+    random = importlib.import_module("course_lib.random")
+    if name.endswith("all_candidate_sampler"):
+        np.testing.assert_array_equal(ours[0], cands)
+        p = np.full(sizes[0], 1.0 / sizes[0], np.float32)
+    elif name.endswith("fixed_unigram_candidate_sampler"):
+        p = random.fixed_unigram_probabilities(extra["unigrams"], extra["distortion"])
+    elif name.endswith("log_uniform_candidate_sampler"):
+        p = random.log_uniform_probabilities(sizes[1])
+    else:
+        p = np.full(sizes[1], 1.0 / sizes[1])
+    num_sampled = sizes[0]
+    np.testing.assert_array_equal(random.expected_count(p[cands], num_sampled, num_sampled),
+                                  sampled_count)
+    np.testing.assert_array_equal(random.expected_count(p[labels], num_sampled, num_sampled),
+                                  true_count)
