@@ -26,6 +26,9 @@ from course_lib.grading.sandbox import SandboxConfig, detect_mode, warning_for
 from course_lib.grading.specs import Assignment
 
 READY_TIMEOUT = {False: 60.0, True: 300.0}  # seconds for a worker to import NumPy / TF
+# What a NumPy-only assignment's answer cells cannot import (the worker's memory limit is far
+# below what TensorFlow needs): refused at the import, with these names in the message.
+TENSORFLOW = {"tensorflow": "TensorFlow", "keras": "Keras", "tf_keras": "Keras"}
 
 
 @dataclass(frozen=True)
@@ -99,7 +102,8 @@ def grade_batch(assignment: Assignment, source: Path, submissions: list[Path],
     grader = Grader(assignment, source, seed, options.timeout, options.penalties)
     needs_tf = "tensorflow" in assignment.modules.values()
     config = SandboxConfig(mode=mode, modules=assignment.modules, memory_mb=assignment.memory_mb,
-                           cpu_seconds=600 if needs_tf else 120)
+                           cpu_seconds=600 if needs_tf else 120,
+                           unavailable={} if needs_tf else TENSORFLOW)
     pool = WorkerPool(config, options.jobs, len(submissions), READY_TIMEOUT[needs_tf])
 
     def publish(result: SubmissionResult) -> None:

@@ -121,7 +121,12 @@ class Grader:
         start = time.monotonic()
         result = SubmissionResult(path.stem, self.max_score)
         try:
+            size = path.stat().st_size
             cells, notes = notebook.answer_cells(notebook.load(path), self.answer_ids)
+            if size > notebook.LARGE_NOTEBOOK_BYTES:
+                notes.insert(0, f"The notebook is {notebook.mib(size)}, mostly stored outputs. "
+                             "Outputs play no part in grading: they were ignored and the "
+                             "answer cells graded as usual.")
         except notebook.NotebookError as exc:
             pool.skip_one()                        # no worker needed for this one
             result.notes.append(f"The submission could not be read: {exc}. Every test scores 0.")
@@ -180,7 +185,7 @@ class Grader:
                                     f"{str(frame.get('error'))[:300]}.")
         for position, test in enumerate(remaining):
             try:
-                verdict = self._judge(test, worker.read_frame(test.limit))
+                verdict = self._judge(test, worker.read_frame(test.limit), noted | skip)
             except WorkerError as err:
                 result.results.append(TestResult(test, failure(err.kind, err.detail,
                                                                test.case.hidden)))
@@ -190,14 +195,20 @@ class Grader:
             publish()
         return []
 
-    def _judge(self, test: PreparedTest, frame: dict[str, Any]) -> Verdict:
+    def _judge(self, test: PreparedTest, frame: dict[str, Any],
+               failed_cells: set[int] = frozenset()) -> Verdict:
         if frame.get("type") != "result" or frame.get("index") != test.index:
             raise WorkerError("garbage")
         hidden = test.case.hidden
         if "error" in frame:
             kind = frame.get("kind")
             kind = kind if kind in ("missing", "exception", "unencodable") else "exception"
-            return failure(kind, str(frame["error"])[:300], hidden)
+            detail = str(frame["error"])[:300]
+            if kind == "missing" and failed_cells:
+                cells = ", ".join(str(i + 1) for i in sorted(failed_cells))
+                detail += (f": answer cell {cells} did not run to the end (see the notes), so "
+                           "nothing it defines after that point exists")
+            return failure(kind, detail, hidden)
         try:
             got = wire.decode_reply(frame.get("value"))
         except wire.WireError as exc:

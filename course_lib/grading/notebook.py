@@ -1,6 +1,7 @@
 """Reading notebooks: answer cells, test cells and nbgrader metadata, with no kernel.
 
-A submission is read as plain JSON (size-capped); anything unreadable raises
+A submission is read as plain JSON (up to 256 MiB; the outputs stored in it are dropped at
+once, since grading runs the answer cells and never looks at outputs); anything unreadable raises
 :class:`NotebookError` with a reason, which the grader turns into a score of 0, not a crash.
 Answer cells are matched to the source notebook's solution cells by nbgrader ``grade_id``;
 test cells are read only from the *source* notebook, never from a submission.
@@ -14,7 +15,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-MAX_NOTEBOOK_BYTES = 20 << 20
+MAX_NOTEBOOK_BYTES = 256 << 20
+LARGE_NOTEBOOK_BYTES = 20 << 20     # above this the feedback says why size did not matter
 MAGIC = re.compile(r"^(\s*)([%!].*|.*\?\s*)$")
 
 
@@ -27,7 +29,8 @@ def load(path: Path) -> dict[str, Any]:
     try:
         size = path.stat().st_size
         if size > MAX_NOTEBOOK_BYTES:
-            raise NotebookError(f"the file is {size} bytes, more than {MAX_NOTEBOOK_BYTES}")
+            raise NotebookError(f"the file is {mib(size)}, more than the {mib(MAX_NOTEBOOK_BYTES)} "
+                                "the grader reads (clear the outputs and hand it in again)")
         nb = json.loads(path.read_bytes())
     except NotebookError:
         raise
@@ -35,7 +38,15 @@ def load(path: Path) -> dict[str, Any]:
         raise NotebookError(f"not a readable notebook ({type(exc).__name__}: {exc})") from None
     if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
         raise NotebookError("not a notebook: no list of cells")
+    for cell in nb["cells"]:
+        if isinstance(cell, dict):
+            cell.pop("outputs", None)           # they play no part in grading
     return nb
+
+
+def mib(size: int) -> str:
+    """``"60.0 MiB"``; the limits are stated in MiB (1 MiB = 1,048,576 bytes)."""
+    return f"{size / (1 << 20):.1f} MiB" if size % (1 << 20) else f"{size >> 20} MiB"
 
 
 def source(cell: Any) -> str:

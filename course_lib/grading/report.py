@@ -75,7 +75,9 @@ def results_json(result: SubmissionResult, warning: str | None) -> str:
 def feedback_md(result: SubmissionResult, title: str) -> str:
     """The student's feedback: one line per test, the notes and the flags."""
     lines = [f"# {title}: feedback for {result.student_id}", "",
-             f"**Score: {_points(result.score)} / {_points(result.max_score)}**", ""]
+             f"**Score: {_points(result.score)} / {_points(result.max_score)}**", "",
+             "Only your answer cells were run, in a fresh process; the outputs stored in your "
+             "notebook were ignored.", ""]
     if not result.complete:
         lines += ["*Grading did not finish; this is a partial report.*", ""]
     for r in result.results:

@@ -88,6 +88,25 @@ def _warm_up(modules: dict[str, str]) -> dict[str, object]:
     return loaded
 
 
+class Unavailable:
+    """A ``sys.meta_path`` finder that refuses the modules an assignment does not provide.
+
+    Without it, ``import tensorflow`` in a NumPy-only assignment dies inside TensorFlow's
+    shared library under the worker's memory limit ("failed to map segment"); with it, the
+    answer cell gets an error that says what happened in plain words.
+    """
+
+    def __init__(self, names: dict[str, str]) -> None:
+        self.names = names
+
+    def find_spec(self, fullname, path=None, target=None):
+        label = self.names.get(fullname.split(".")[0])
+        if label is not None:
+            raise ModuleNotFoundError(f"{label} is not available in this assignment: its "
+                                      "answer cells may use NumPy only", name=fullname)
+        return None
+
+
 def _run_cells(job: dict, ns: dict, out) -> None:
     for index, source in enumerate(job["cells"]):
         if index in job["skip"]:
@@ -128,6 +147,7 @@ def main() -> None:
     os.dup2(devnull, 2)
     loaded = _warm_up(args["modules"])
     np = loaded.get("np") or importlib.import_module("numpy")
+    sys.meta_path.insert(0, Unavailable(args.get("unavailable", {})))
     _send(out, {"type": "ready"})
     job = json.loads(sys.stdin.buffer.readline())
     ns = {"__name__": "__main__", "__builtins__": builtins, **loaded}

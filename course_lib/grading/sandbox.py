@@ -33,7 +33,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -133,6 +133,8 @@ class SandboxConfig:
     memory_mb: int = 1024
     cpu_seconds: int = 120
     tmp_mb: int = 32
+    # modules refused in the answer cells with a plain message: {top-level name: label}
+    unavailable: dict[str, str] = field(default_factory=dict)
 
     def bootstrap_config(self, newroot: str, uid: int, workdir: str | None) -> dict:
         """The JSON that ``bootstrap.py`` gets: what to mount, hide, limit and run."""
@@ -154,7 +156,8 @@ class SandboxConfig:
             "runner_source": (HERE / "runner.py").read_text(), "env": env,
             "uid": uid if drop else None, "rlimits": limits,
             "workdir": workdir, "runner_path": workdir and os.path.join(workdir, "runner.py"),
-            "runner_args": {"site_dirs": sites, "modules": self.modules},
+            "runner_args": {"site_dirs": sites, "modules": self.modules,
+                            "unavailable": self.unavailable},
         }
 
 
