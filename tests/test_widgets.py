@@ -230,9 +230,49 @@ def test_wizard_shows_choose_loss_and_reasons_for_contradictions():
     answer = box.children[-1]
     assert str(choose_loss(exclusive=True, num_classes=10, labels="int")).split("\n")[0] \
         in answer.value
-    controls["labels"].value = "multi_hot"
-    assert "Not a valid description" in answer.value and "several classes" in answer.value
     controls["classes"].value = False
     assert "sigmoid_cross_entropy_with_logits" in answer.value
     expected = wizard.wizard_text(exclusive=False, num_classes=10, labels="multi_hot")
     assert answer.value == wizard.ANSWER_HTML.format(html.escape(expected))
+    controls["huge_num_classes: sample the classes"].value = True   # 10 classes: not huge
+    expected = wizard.wizard_text(exclusive=False, num_classes=10, labels="multi_hot",
+                                  huge_num_classes=True)
+    assert expected.startswith("Not a valid description: huge_num_classes=True")
+    assert answer.value == wizard.ANSWER_HTML.format(html.escape(expected))
+
+
+def test_wizard_text_gives_the_reason_of_a_contradictory_description():
+    text = wizard.wizard_text(exclusive=True, num_classes=10, labels="multi_hot")
+    assert text.startswith("Not a valid description") and "several classes" in text
+
+
+@pytest.mark.parametrize(("first", "second"), [("classes", "labels"), ("labels", "classes")])
+def test_wizard_never_shows_an_error_half_way_through_two_menus(first, second):
+    """A user turning exclusive one-hot into multi-label changes two menus; the wizard sets the
+    second to match the first, so no answer in between is an error, and says what it set."""
+    box = widgets.chooser_wizard(labels="one_hot")
+    controls = {c.description: c for c in box.children if hasattr(c, "description")}
+    note, answer = box.children[-2], box.children[-1]
+    shown = []
+    answer.observe(lambda change: shown.append(change["new"]), names="value")
+    target = {"classes": False, "labels": "multi_hot"}
+    controls[first].value = target[first]
+    assert controls[second].value == target[second]
+    assert f"{second} set to" in note.value
+    controls[second].value = target[second]          # the user's second change: already there
+    controls["classes"].value = True                 # and back: the one-hot labels return
+    assert controls["labels"].value == "one_hot" and "labels set to one_hot" in note.value
+    assert shown and not [text for text in shown if "Not a valid description" in text]
+    assert answer.value == wizard.ANSWER_HTML.format(html.escape(wizard.wizard_text(
+        exclusive=True, num_classes=10, labels="one_hot")))
+
+
+@pytest.mark.parametrize("labels", ["int", "one_hot", "probabilities", "multi_hot"])
+def test_every_label_kind_matches_one_class_kind(labels):
+    exclusive = wizard.exclusive_for(labels)
+    valid = [e for e in (True, False)
+             if not wizard.wizard_text(exclusive=e, num_classes=10, labels=labels)
+             .startswith("Not a valid description")]
+    assert valid == [exclusive]     # choose_loss accepts this label kind with one class kind
+    assert wizard.labels_for(exclusive, labels) == labels
+    assert wizard.exclusive_for(wizard.labels_for(not exclusive, labels, "int")) == (not exclusive)

@@ -2,6 +2,12 @@
 
 ``wizard_text`` is the pure part (what the wizard prints for a set of answers, including the
 ValueError's reason for a contradictory description); ``chooser_wizard`` is the widget.
+
+The label kind decides the class kind: multi-hot rows mark any subset of classes (independent
+classes), and class ids, one-hot rows and probability rows name one class per example
+(exclusive classes). So when a user changes one of the two menus, the wizard sets the other
+to match (``labels_for`` / ``exclusive_for``) and says so, instead of showing an error until
+the second menu is changed too.
 """
 
 from __future__ import annotations
@@ -28,10 +34,28 @@ def wizard_text(*, exclusive: bool, num_classes: int, labels: str, outputs: str 
         return f"Not a valid description: {err}"
 
 
+def exclusive_for(labels: str) -> bool:
+    """The class kind that ``labels`` implies: only multi-hot rows mean independent classes."""
+    return labels != "multi_hot"
+
+
+def labels_for(exclusive: bool, labels: str, exclusive_labels: str = "int") -> str:
+    """The label kind to show once the class kind becomes ``exclusive``.
+
+    ``labels`` is kept when it fits; otherwise independent classes get "multi_hot", and
+    exclusive classes get ``exclusive_labels`` (the exclusive kind the user picked last).
+    """
+    if exclusive_for(labels) == exclusive:
+        return labels
+    return exclusive_labels if exclusive else "multi_hot"
+
+
 def chooser_wizard(**answers: Any) -> Any:
     """Menus for each question (start values from ``answers``) and the recommendation.
 
     The answer is an HTML ``<pre>`` (class ``loss-choice``) that updates on every change.
+    Changing the class kind or the label kind sets the other menu to match; a note above the
+    answer (class ``wizard-note``) says which menu changed and why.
     """
     import html
 
@@ -53,14 +77,44 @@ def chooser_wizard(**answers: Any) -> Any:
                                        description="huge_num_classes: sample the classes",
                                        indent=False, layout={"width": "auto"}),
     }
-    answer = w.HTML()
+    answer, note = w.HTML(), w.HTML()
+    classes, labels = controls["exclusive"], controls["labels"]
+    # the exclusive label kind to come back to when the classes turn exclusive again
+    remembered = {"labels": start["labels"] if exclusive_for(start["labels"]) else "int"}
+
+    def say(text: str) -> None:
+        note.value = f'<i class="wizard-note">{html.escape(text)}</i>' if text else ""
+
+    def on_classes(change: Any) -> None:
+        wanted = labels_for(change["new"], labels.value, remembered["labels"])
+        if wanted != labels.value:
+            labels.value = wanted
+            kind = "exclusive" if change["new"] else "independent"
+            say(f"labels set to {wanted} to match {kind} classes.")
+        else:
+            say("")
+
+    def on_labels(change: Any) -> None:
+        if exclusive_for(change["new"]):
+            remembered["labels"] = change["new"]
+        exclusive = exclusive_for(change["new"])
+        if classes.value != exclusive:
+            classes.value = exclusive
+            what = "names one class" if exclusive else "marks any subset of classes"
+            say(f"classes set to {'exclusive' if exclusive else 'independent'} to match "
+                f"labels={change['new']}, which {what} per example.")
+        else:
+            say("")
 
     def update(_change: object = None) -> None:
         text = wizard_text(**{name: c.value for name, c in controls.items()})
         answer.value = ANSWER_HTML.format(html.escape(text))
 
+    # registered before `update`, so no update ever sees the two menus disagree
+    classes.observe(on_classes, names="value")
+    labels.observe(on_labels, names="value")
     for control in controls.values():
         control.observe(update, names="value")
     update()
     return w.VBox([w.HTML("<b>Which cross-entropy? Describe your problem</b>"),
-                   *controls.values(), answer])
+                   *controls.values(), note, answer])

@@ -18,10 +18,14 @@ def test_chooser_app_answers_as_choose_loss(page, voila_server):
     page.goto(f"{voila_server}/voila/render/chooser.ipynb")
     answer = page.locator("pre.loss-choice")
     expect(answer).to_have_text(wizard_text(**DEFAULTS))
+    # multi-hot labels mean independent classes: the wizard sets that menu itself
     choose(page, "labels", "multi_hot")
-    expect(answer).to_have_text(wizard_text(**{**DEFAULTS, "labels": "multi_hot"}))
-    expect(answer).to_contain_text("Not a valid description")
-    choose(page, "classes", "independent: any subset of classes (multi-label)")
+    expect(page.locator(".wizard-note")).to_contain_text("classes set to independent")
+    expect(answer).to_have_text(wizard_text(**{**DEFAULTS, "exclusive": False,
+                                               "labels": "multi_hot"}))
+    classes = page.locator('.widget-dropdown:has(.widget-label:text-is("classes")) select')
+    expect(classes.locator("option:checked")).to_have_text(
+        "independent: any subset of classes (multi-label)")
     number = page.locator('.widget-text:has(.widget-label:text-is("num_classes")) input')
     number.fill("14")
     number.press("Enter")
