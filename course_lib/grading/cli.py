@@ -89,6 +89,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def resolve_assignment(spec: str, solutions: Path):
     """``(Assignment, source notebook)`` from a name or a source notebook's path."""
+    from course_lib.grading import notebook
     from course_lib.grading.assignments import get_assignment
 
     path = Path(spec)
@@ -101,6 +102,10 @@ def resolve_assignment(spec: str, solutions: Path):
         hint = "" if path.suffix else (f"; run `course` from the course folder (the one "
                                         f"holding {solutions}/) or give the notebook's path")
         raise UsageError(f"source notebook {source} not found{hint}")
+    try:
+        notebook.load(source)
+    except notebook.NotebookError as exc:
+        raise UsageError(f"source notebook {source}: {exc}") from None
     return assignment, source
 
 

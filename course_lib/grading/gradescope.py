@@ -7,7 +7,8 @@ to build the image, and for every submission copies ``run_autograder`` to
 course_lib source (to install), the assignment's source notebook and the two scripts.
 ``run_autograder`` makes the bundle and the results directory readable by root only before
 any student code runs, so even where no namespace is allowed the worker's unprivileged uid can
-read neither, and it always leaves a results.json, even when grading fails.
+read neither, and it always leaves a results.json, even when grading fails; then it prints the
+end of the grader's log to stdout, which Gradescope shows the instructor.
 """
 
 from __future__ import annotations
@@ -66,6 +67,10 @@ if [ -f "$work/grades/submission/results.json" ]; then
     cp "$work/grades/submission/results.json" "$RESULTS/results.json"
     rm -rf "$work"
 else
+    # Gradescope shows this script's stdout to the instructor only: the end of the log, minus
+    # indented lines (a traceback's source lines, which could quote a test).
+    echo "course grade wrote no results.json; the last lines of its log:"
+    tail -n 40 "$work/log.txt" | grep -v '^    '
     fail "The autograder could not grade this submission; please tell your instructor."
 fi
 """

@@ -76,3 +76,21 @@ def test_run_autograder_ignores_a_forged_results_file(bundle, tmp_path):
 def test_run_autograder_without_a_notebook_still_writes_results(bundle, tmp_path):
     results = _run(_layout(bundle, tmp_path, None))
     assert results["score"] == 0 and "exactly one .ipynb" in results["output"]
+
+
+def test_a_failing_grade_prints_its_log_tail_and_no_hidden_test(bundle, tmp_path):
+    """Gradescope shows the instructor run_autograder's stdout: when `course grade` fails,
+    the end of its log is there (the error), without source lines that could hold tests."""
+    root = _layout(bundle, tmp_path, ROOT / "solutions" / "01_softmax.ipynb")
+    source = root / "source" / "assignment" / "01_softmax.ipynb"
+    text = source.read_text()
+    source.write_text(text[: text.index("BEGIN HIDDEN TESTS") + 200])   # a truncated source
+    env = {**os.environ, "AUTOGRADER_ROOT": str(root), "COURSE_PYTHON": sys.executable}
+    done = subprocess.run([str(root / "run_autograder")], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    results = json.loads((root / "results" / "results.json").read_text())
+    assert results["score"] == 0 and "could not grade" in results["output"]
+    assert "course grade" in done.stdout and "not a readable notebook" in done.stdout
+    assert "HIDDEN" not in done.stdout and "hidden=True" not in done.stdout
+    assert not [line for line in done.stdout.splitlines() if line.startswith("    ")]
