@@ -87,3 +87,39 @@ def news_is_fetched(base: str) -> bool:
     fetch = settings["settings"].get("fetchNews", schema["fetchNews"]["default"])
     updates = settings["settings"].get("checkForUpdates", schema["checkForUpdates"]["default"])
     return fetch != "false" or updates is not False
+
+
+@pytest.fixture(scope="module")
+def running_kernel_metadata() -> tuple[dict, dict]:
+    """``(kernelspec, language_info)`` as JupyterLab writes them for the installed python3
+    kernel: the kernelspec from its kernel.json, language_info from the kernel's own reply."""
+    import sys
+
+    from jupyter_client.manager import start_new_kernel
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    from execute_notebooks import lab_kernelspec
+
+    manager, client = start_new_kernel(kernel_name="python3")
+    try:
+        reply = client.kernel_info(reply=True, timeout=60)
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+    spec = manager.kernel_spec
+    kernelspec = {"display_name": spec.display_name, "language": spec.language,
+                  "name": "python3"}
+    assert lab_kernelspec() == kernelspec     # what tools/execute_notebooks.py stores
+    return kernelspec, reply["content"]["language_info"]
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_stored_kernel_metadata_is_what_lab_writes_so_saving_leaves_no_diff(
+        notebook, running_kernel_metadata):
+    kernelspec, language_info = running_kernel_metadata
+    metadata = json.loads(notebook.read_text(encoding="utf-8"))["metadata"]
+    fix = ("re-execute it with tools/execute_notebooks.py" if notebook.parent.name in
+           ("notebooks", "solutions") else "run `course release`"
+           if notebook.parent.name == "exercises" else "store what Lab writes")
+    assert metadata.get("kernelspec") == kernelspec, f"{notebook.name}: {fix}"
+    assert metadata.get("language_info") == language_info, f"{notebook.name}: {fix}"

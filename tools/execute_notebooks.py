@@ -13,9 +13,19 @@ import time
 from pathlib import Path
 
 import nbformat
+from jupyter_client.kernelspec import KernelSpecManager
 from nbclient import NotebookClient
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+KERNEL = "python3"
+
+
+def lab_kernelspec(name: str = KERNEL) -> dict[str, str]:
+    """The kernelspec metadata JupyterLab writes when it saves a notebook running kernel ``name``:
+    the installed kernel.json's display name and language. Storing exactly this means opening
+    and saving a notebook in Lab leaves no diff."""
+    spec = KernelSpecManager().get_kernel_spec(name)
+    return {"display_name": spec.display_name, "language": spec.language, "name": name}
 
 
 def drop_widget_views(nb) -> None:
@@ -29,7 +39,7 @@ def drop_widget_views(nb) -> None:
 def execute(path: Path, timeout: int) -> float:
     """Run every cell of ``path`` top to bottom in a fresh kernel and save it; return seconds."""
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+    client = NotebookClient(nb, timeout=timeout, kernel_name=KERNEL,
                             resources={"metadata": {"path": str(path.parent)}},
                             store_widget_state=False,
                             # one print() is stored as one output, not split at random
@@ -40,6 +50,7 @@ def execute(path: Path, timeout: int) -> float:
     client.execute()
     elapsed = time.perf_counter() - start
     nb.metadata.pop("widgets", None)
+    nb.metadata["kernelspec"] = lab_kernelspec()
     drop_widget_views(nb)
     nbformat.write(nb, path)
     return elapsed
