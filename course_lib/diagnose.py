@@ -12,16 +12,21 @@ Each ``Finding`` has a stable ``code``, a ``message`` that quotes the data, and 
     one-hot-into-sparse       a sparse loss got label rows of y_pred's shape
     int-labels-into-dense     a dense loss got class ids of shape y_pred.shape[:-1]
     softmax-on-multilabel     a softmax loss got 0/1 rows with several (or no) ones
+    categorical-on-single-unit  a softmax (categorical) loss got one output unit: its softmax
+                              is always 1, the loss 0 whatever the labels
     label-out-of-range        class ids outside [0, C), or dense labels outside [0, 1]
-    silent-broadcast          y_true (B,) against y_pred (B, 1) (or the reverse): elementwise
-                              formulas broadcast them to (B, B)
+    silent-broadcast          y_true (B,) against y_pred (B, 1) given to a loss that
+                              broadcasts them to (B, B) (tf.nn.softmax_cross_entropy_with_logits,
+                              keras.losses.categorical_focal_crossentropy)
+    rank-mismatch             the same shapes given to a loss that raises (quoted)
     float16-saturation        float16 probabilities at exactly 0 or 1 (or non-finite values)
 
 It must not cry wolf: the statistical checks ask for enough evidence (``MIN_VALUES`` values,
 ``MIN_ROWS`` rows) before they speak, so a single logit of 0.3 is not called a probability.
 ``loss`` is a TF or Keras loss function, a Keras loss instance, or a name such as
 ``"tf.nn.softmax_cross_entropy_with_logits"``, ``"categorical_crossentropy"`` or
-``"BinaryCrossentropy"`` (a Keras name means its default, ``from_logits=False``). This module
+``"BinaryCrossentropy"`` (a Keras name means its default, ``from_logits=False``, used as
+``model.compile(loss=name)``, which matches the ranks of y_true and y_pred). This module
 imports no TensorFlow.
 """
 
@@ -37,7 +42,8 @@ from numpy.typing import ArrayLike
 
 CODES = ("probabilities-as-logits", "logits-as-probabilities", "double-softmax",
          "one-hot-into-sparse", "int-labels-into-dense", "softmax-on-multilabel",
-         "label-out-of-range", "silent-broadcast", "float16-saturation")
+         "categorical-on-single-unit", "label-out-of-range", "silent-broadcast",
+         "rank-mismatch", "float16-saturation")
 MIN_VALUES = 16  # sigmoid outputs: values needed before "all in [0, 1]" means probabilities
 MIN_ROWS = 16    # softmax outputs: rows needed before "all near uniform" means a double softmax
 ROW_SUM_TOLERANCE = 1e-3
@@ -80,6 +86,9 @@ class LossSpec:
     expects_logits: bool
     fixes_rank: bool       # a Keras loss instance squeezes/expands (B,) vs (B, 1) itself
     ignore_class: int | None = None
+    # "tf" (a TF function or its name), "course_lib" (a mirror), "keras_function",
+    # "keras_object" (a loss instance) or "keras_name" (a name for model.compile)
+    source: str = "tf"
 
 
 def _snake(name: str) -> str:
@@ -99,15 +108,19 @@ def loss_spec(loss: object) -> LossSpec:
         name, instance = _snake(loss.__name__), False
     else:
         name, instance = _snake(type(loss).__name__), True
+    mirror = str(getattr(loss, "__module__", "")).startswith("course_lib")
     if name in _TF_LOSSES:  # tf.nn, tf.compat.v1.losses and their course_lib mirrors
-        return LossSpec(name, _TF_LOSSES[name], True, False)
+        return LossSpec(name, _TF_LOSSES[name], True, False,
+                        source="course_lib" if mirror else "tf")
     if name not in _KERAS_LOSSES:
         known = sorted({*_TF_LOSSES, *_KERAS_LOSSES})
         raise ValueError(f"diagnose knows the cross-entropy losses {known}; got {loss!r}.")
     config = loss.get_config() if instance and hasattr(loss, "get_config") else {}
     from_logits = bool(keywords.get("from_logits", config.get("from_logits", False)))
-    return LossSpec(name, _KERAS_LOSSES[name], from_logits, instance,
-                    config.get("ignore_class"))
+    source = ("keras_object" if instance else "keras_name" if isinstance(loss, str)
+              else "course_lib" if mirror else "keras_function")
+    return LossSpec(name, _KERAS_LOSSES[name], from_logits,
+                    source in ("keras_object", "keras_name"), config.get("ignore_class"), source)
 
 
 # ---------------------------------------------------------------- shape and value helpers
@@ -166,6 +179,8 @@ def _check_labels(t: np.ndarray, p: np.ndarray, spec: LossSpec) -> list[Finding]
                         f"{t.shape} holds integers (class ids?).",
                         "Use the sparse loss (sparse_categorical_crossentropy / sparse_softmax_"
                         "cross_entropy_with_logits), or one-hot encode: tf.one_hot(y, C).")]
+    if _single_unit(t, p, spec):
+        return [_single_unit_finding(spec)]
     if t.shape != p.shape or not _finite(t):
         return []
     if not _in_unit_interval(t):
@@ -189,8 +204,10 @@ def _check_ids_in_range(t: np.ndarray, c: int, spec: LossSpec) -> list[Finding]:
     value = t[bad].flat[0]
     return [Finding("label-out-of-range",
                     f"y_true holds the class id {value:g}, outside [0, {c}) for y_pred with "
-                    f"{c} classes ({int(bad.sum())} such labels). TF raises on CPU and returns "
-                    "NaN on GPU.",
+                    f"{c} classes ({int(bad.sum())} such labels). TF raises "
+                    "InvalidArgumentError; compiled with XLA (jit_compile=True, which Keras' "
+                    "default jit_compile='auto' turns on where a GPU exists) the loss is NaN "
+                    "instead, with no error.",
                     "Check the label encoding (1-based ids? a padding value like -1?); give "
                     "padding ignore_class=-1 in Keras or weight 0 after replacing it.")]
 
@@ -208,15 +225,72 @@ def _check_multilabel(t: np.ndarray, spec: LossSpec) -> list[Finding]:
                     "keras.losses.BinaryCrossentropy(from_logits=True).")]
 
 
-def _check_broadcast(t: np.ndarray, p: np.ndarray, spec: LossSpec) -> list[Finding]:
+def _single_unit(t: np.ndarray, p: np.ndarray, spec: LossSpec) -> bool:
+    """A softmax (categorical) loss on one output unit, with labels it will compare to it."""
+    return (spec.family == "softmax" and p.ndim >= 1 and p.shape[-1] == 1 and t.size > 0
+            and (t.shape == p.shape or (spec.fixes_rank and _rank_mismatch(t, p))))
+
+
+def _single_unit_finding(spec: LossSpec) -> Finding:
+    return Finding("categorical-on-single-unit",
+                   f"{spec.name} on a single output unit: the softmax of one unit is always 1, "
+                   "so the loss is 0 (about 1e-7 on Keras' clipped probability path) whatever "
+                   "the labels, and Keras' categorical losses warn that y_pred should have "
+                   "num_classes > 1. On logits (and in fit, on a Dense(1, 'softmax')) TF's "
+                   "gradient is 1 - y, not 0: the weights move while the output stays 1.",
+                   "Two classes: one unit with sigmoid CE (binary_crossentropy / "
+                   "sigmoid_cross_entropy_with_logits, labels [B, 1]); more: C units with "
+                   "softmax CE.")
+
+
+_SAME_SHAPE_FIX = ("Give both the same shape: y_true[:, None] (or tf.reshape(y_true, "
+                   "tf.shape(y_pred))).")
+
+
+def _raises(t: np.ndarray, p: np.ndarray, spec: LossSpec, loss: object) -> str | None:
+    """The error ``loss(t, p)`` raises for ranks differing by a trailing 1; None if it runs."""
+    if spec.source == "course_lib":
+        try:
+            with np.errstate(all="ignore"):
+                loss(t, p)
+        except (ValueError, TypeError) as err:
+            return f"{type(err).__name__}: {err}"
+        return None
+    if spec.source == "keras_function":
+        if spec.name == "categorical_focal_crossentropy":   # no rank check: it broadcasts
+            return None
+        return ("ValueError: Arguments `target` and `output` must have the same rank (ndim). "
+                f"Received: target.shape={t.shape}, output.shape={p.shape}")
+    if spec.name == "softmax_cross_entropy_with_logits":    # broadcasts [B] against [B, 1]
+        return None if t.ndim < p.ndim else (
+            f"InvalidArgumentError: Input to reshape is a tensor with {t.size} values, but the "
+            "requested shape has 1")
+    if spec.name in ("sigmoid_cross_entropy_with_logits", "weighted_cross_entropy_with_logits"):
+        return (f"ValueError: `logits` and `labels` must have the same shape, received "
+                f"({p.shape} vs {t.shape}).")
+    return f"ValueError: Shapes {p.shape} and {t.shape} are incompatible"  # tf.compat.v1
+
+
+def _check_broadcast(t: np.ndarray, p: np.ndarray, spec: LossSpec,
+                     loss: object) -> list[Finding]:
+    """silent-broadcast or rank-mismatch: y_true (B,) against y_pred (B, 1), or the reverse."""
     if spec.family == "sparse" or spec.fixes_rank or not _rank_mismatch(t, p):
         return []
+    error = _raises(t, p, spec, loss)
+    if error is None and spec.source == "course_lib":
+        return []
+    if error is not None:
+        return [Finding("rank-mismatch",
+                        f"y_true {t.shape} and y_pred {p.shape} differ by a trailing 1: this "
+                        f"call raises {error}",
+                        _SAME_SHAPE_FIX + " Keras' loss objects, and model.compile with any "
+                        "loss, match the ranks themselves.")]
+    shown = ("tf.nn.softmax_cross_entropy_with_logits" if spec.source == "tf"
+             else f"keras.losses.{spec.name}")
     return [Finding("silent-broadcast",
                     f"y_true {t.shape} and y_pred {p.shape} differ by a trailing 1: any "
                     f"elementwise formula broadcasts them to ({t.shape[0]}, {t.shape[0]}) "
-                    "without an error (tf.nn.softmax_cross_entropy_with_logits does).",
-                    "Give both the same shape: y_true[:, None] (or tf.reshape(y_true, "
-                    "tf.shape(y_pred))).")]
+                    f"without an error ({shown} does).", _SAME_SHAPE_FIX)]
 
 
 def _check_outputs(p: np.ndarray, spec: LossSpec) -> list[Finding]:
@@ -298,6 +372,7 @@ def diagnose(y_true: ArrayLike, y_pred: ArrayLike, loss: object) -> list[Finding
     t, p = np.asarray(y_true), np.asarray(y_pred)
     if p.dtype.kind not in "biuf" or t.dtype.kind not in "biuf":
         raise ValueError(f"y_true and y_pred must hold numbers; got {t.dtype} and {p.dtype}.")
-    findings = (_check_outputs(p, spec) + _check_labels(t, p, spec)
-                + _check_broadcast(t, p, spec) + _check_float16(p, spec))
+    outputs = [] if _single_unit(t, p, spec) else _check_outputs(p, spec)
+    findings = (outputs + _check_labels(t, p, spec)
+                + _check_broadcast(t, p, spec, loss) + _check_float16(p, spec))
     return sorted(findings, key=lambda f: CODES.index(f.code))

@@ -114,9 +114,13 @@ def mistakes(tf, keras):
         "int-labels-into-dense": (IDS, LOGITS, tf.nn.softmax_cross_entropy_with_logits),
         "softmax-on-multilabel": (TAGS, LOGITS,
                                   keras.losses.CategoricalCrossentropy(from_logits=True)),
+        "categorical-on-single-unit": (BINARY_IDS[:, None].astype(np.float32), LOGITS[:, :1],
+                                       keras.losses.CategoricalCrossentropy(from_logits=True)),
         "label-out-of-range": (IDS + 1, LOGITS, tf.nn.sparse_softmax_cross_entropy_with_logits),
         "silent-broadcast": (BINARY_IDS.astype(np.float32), LOGITS[:, :1],
                              tf.nn.softmax_cross_entropy_with_logits),
+        "rank-mismatch": (BINARY_IDS.astype(np.float32), LOGITS[:, :1],
+                          tf.nn.sigmoid_cross_entropy_with_logits),
         "float16-saturation": (BINARY_IDS[:, None].astype(np.float32),
                                nn.sigmoid(20 * LOGITS[:, :1]).astype(np.float16),
                                keras.losses.BinaryCrossentropy()),
@@ -159,6 +163,23 @@ def test_a_handful_of_values_in_zero_one_is_not_evidence(tf):
     assert [f.code for f in diagnose(np.ones((MIN_VALUES, 1)), many,
                                      tf.nn.sigmoid_cross_entropy_with_logits)] \
         == ["probabilities-as-logits"]
+
+
+def test_keras_names_and_objects_match_ranks_so_no_shape_finding(tf, keras):
+    """model.compile(loss=name) and loss objects squeeze/expand (B,) vs (B, 1): nothing to say."""
+    y, z = BINARY_IDS.astype(np.float32), nn.sigmoid(LOGITS[:, :1])
+    for loss in ("binary_crossentropy", "BinaryCrossentropy", keras.losses.BinaryCrossentropy()):
+        assert diagnose(y, z, loss) == [], loss
+        assert diagnose(y[:, None], z[:, 0], loss) == [], loss
+    assert np.isfinite(keras.losses.BinaryCrossentropy()(y, z).numpy())
+
+
+def test_single_unit_finding_replaces_multilabel_and_output_findings(keras):
+    y, z = BINARY_IDS[:, None].astype(np.float32), LOGITS[:, :1]
+    for loss in ("categorical_crossentropy", keras.losses.CategoricalCrossentropy()):
+        assert [f.code for f in diagnose(y, z, loss)] == ["categorical-on-single-unit"]
+        # compile and loss objects expand (B,) labels to (B, 1): the same single unit
+        assert [f.code for f in diagnose(y[:, 0], z, loss)] == ["categorical-on-single-unit"]
 
 
 def test_ignore_class_is_not_out_of_range(keras):
