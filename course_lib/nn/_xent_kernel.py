@@ -161,15 +161,55 @@ def _xent_block(x: np.ndarray, g: np.ndarray, tiles: list[slice], y: np.ndarray 
         loss = lse * label_mass - z_dot_s
     if not want_grad:
         return loss                                         # forward only: g was scratch
+    # Rows whose largest softmax s_j exceeds 1/2 (Σ_k exp(s_k) < 2, as exp(s_j) = 1): there
+    # softmax·Σz - z cancels at j, and the tail is recomputed below from the other entries.
+    confident = (total >= 1) & (total < 2)
+    tail = _softmax_tail(g, tiles, tile_max, row_max, rescale, total) if confident.any() \
+        else None
     scale = rescale * (label_mass / total)                  # exp(m_t - M)·Σz / Σ_k exp(s_k)
     for t, cols in enumerate(tiles):
         gt = g[:, cols]
         gt *= scale[t][:, None]                             # g = softmax(x)·Σz
         if z is not None:
             gt -= z[:, cols]                                # g = softmax(x)·Σz - z
+    rows = np.arange(len(x))
     if z is None:
-        g[np.arange(len(x)), y] -= 1                        # g = softmax(x) - onehot(y)
+        g[rows, y] -= 1                                     # g = softmax(x) - onehot(y)
+    if tail is not None:
+        j, others = tail
+        rows, j, others = rows[confident], j[confident], others[confident]
+        z_j = (y[rows] == j).astype(g.dtype) if z is None else z[rows, j]
+        mass = 1 if z is None else label_mass[rows]
+        # g_j = s_j·Σ_{k≠j} z_k - z_j·Σ_{k≠j} s_k = Σ_{k≠j} z_k - Σz·Σ_{k≠j} s_k, since
+        # s_j = 1 - Σ_{k≠j} s_k; Σ_{k≠j} s_k = others / total never subtracts from 1.
+        g[rows, j] = (mass - z_j) - mass * (others / total[confident])
     return loss
+
+
+def _softmax_tail(g: np.ndarray, tiles: list[slice], tile_max: np.ndarray,
+                  row_max: np.ndarray, rescale: np.ndarray,
+                  total: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(j, Σ_{k≠j} exp(x_k - M))`` per row, ``j`` the column of the row's max.
+
+    ``g`` holds ``exp(x - m_t)`` per tile, exactly 1 at each tile's max. The sum over the other
+    entries is summed from them (the max entry set to 0 for one pass and restored), not taken
+    as ``total - 1``, which keeps none of the digits below ulp(1).
+    """
+    rows = np.arange(g.shape[0])
+    best = tile_max.argmax(axis=0)                          # the tile holding the row's max
+    j = np.zeros(len(rows), np.intp)
+    others = np.zeros(len(rows), g.dtype)
+    for t, cols in enumerate(tiles):
+        gt = g[:, cols]
+        jt = gt.argmax(axis=1)
+        peak = gt[rows, jt]
+        gt[rows, jt] = 0
+        rest = gt.sum(axis=1)                               # Σ_tile exp(x - m_t) but its max
+        gt[rows, jt] = peak
+        mine = best == t
+        j[mine] = cols.start + jt[mine]
+        others += np.where(mine, rest, rest + peak) * rescale[t]
+    return j, others
 
 
 def xent_rows(x: np.ndarray, y: np.ndarray | None, z: np.ndarray | None,
