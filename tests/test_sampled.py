@@ -197,6 +197,39 @@ def test_importance_sampled_estimate_is_close_to_the_full_loss_and_tfs_is_not():
     assert sampled < 0.95 * full                           # TF's training loss is biased low
 
 
+@pytest.mark.parametrize("loss_name", ["sampled_softmax_loss", "nce_loss"])
+@pytest.mark.parametrize(("true_shape", "sampled_shape"), [
+    ((6, 1), (4,)), ((1, 3), (4,)), ((), ()), ((3,), (1, 4)), ((6, 3), (6, 4))])
+def test_expected_counts_broadcast_as_tf_broadcasts_them(tf, loss_name, true_shape,
+                                                         sampled_shape):
+    """TF subtracts log E from the [batch, num_true] / [batch, num_sampled] logits, so any
+    expected count that broadcasts to those shapes is accepted; the values agree with TF's."""
+    rng = np.random.default_rng(7)
+    weights, biases, inputs = layer(rng, 30, 4, 6, np.float32)
+    labels = rng.integers(0, 30, (6, 3))
+    candidates = np.array([2, 5, 11, 29])
+    true_count = rng.uniform(0.05, 0.5, true_shape).astype(np.float32)
+    sampled_count = rng.uniform(0.05, 0.5, sampled_shape).astype(np.float32)
+    values = (candidates, true_count, sampled_count)
+    theirs = getattr(tf.nn, loss_name)(weights, biases, labels, inputs, 4, 30, num_true=3,
+                                       sampled_values=values).numpy()
+    ours = getattr(nn, loss_name)(weights, biases, labels, inputs, 4, 30, num_true=3,
+                                  sampled_values=values)
+    np.testing.assert_allclose(ours, theirs, rtol=SAMPLED_RTOL[np.float32], atol=1e-5)
+
+
+def test_expected_counts_that_do_not_broadcast_are_refused(tf):
+    rng = np.random.default_rng(7)
+    weights, biases, inputs = layer(rng, 30, 4, 6, np.float32)
+    labels = rng.integers(0, 30, (6, 3))
+    bad = (np.array([2, 5, 11, 29]), np.ones(6, np.float32), np.ones(4, np.float32))
+    with pytest.raises(tf.errors.InvalidArgumentError):
+        tf.nn.nce_loss(weights, biases, labels, inputs, 4, 30, num_true=3, sampled_values=bad)
+    with pytest.raises(ValueError, match=r"`sampled_values true_expected_count` shape \(6,\) "
+                                         r"does not broadcast to `true logits` shape \(6, 3\)"):
+        nn.nce_loss(weights, biases, labels, inputs, 4, 30, num_true=3, sampled_values=bad)
+
+
 # ---------------------------------------------------------------- bad input
 def test_bad_input_names_the_argument():
     rng = np.random.default_rng(0)

@@ -24,7 +24,12 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
-from course_lib._checks import class_id_matrix, float_array, positive_int
+from course_lib._checks import (
+    check_broadcasts_to,
+    class_id_matrix,
+    float_array,
+    positive_int,
+)
 from course_lib.nn.activations import logsumexp, sigmoid
 from course_lib.nn.sigmoid_cross_entropy import sigmoid_cross_entropy_with_logits
 from course_lib.nn.softmax_cross_entropy import (
@@ -91,12 +96,15 @@ def _sampled_values(sampled_values, labels, num_true, num_sampled, num_classes, 
         raise ValueError("`sampled_values` must be (sampled_candidates, true_expected_count, "
                          f"sampled_expected_count); got {len(sampled_values)} items.")
     candidates, true_count, sampled_count = (np.asarray(v) for v in sampled_values)
-    expected = {"sampled_candidates": (candidates, (num_sampled,)),
-                "true_expected_count": (true_count, labels.shape),
-                "sampled_expected_count": (sampled_count, (num_sampled,))}
-    for name, (arr, shape) in expected.items():
-        if arr.shape != shape:
-            raise ValueError(f"`sampled_values` {name} must have shape {shape}; got {arr.shape}.")
+    if candidates.shape != (num_sampled,):
+        raise ValueError(f"`sampled_values` sampled_candidates must have shape ({num_sampled},); "
+                         f"got {candidates.shape}.")
+    # As TF subtracts their logs from the [batch, num_true] and [batch, num_sampled] logits,
+    # the expected counts may be anything that broadcasts to those shapes.
+    check_broadcasts_to(true_count, labels.shape, "sampled_values true_expected_count",
+                        target="true logits")
+    check_broadcasts_to(sampled_count, (labels.shape[0], num_sampled),
+                        "sampled_values sampled_expected_count", target="sampled logits")
     class_id_matrix(candidates[None, :], num_sampled, num_classes, name="sampled_candidates")
     return candidates.astype(np.int64), true_count, sampled_count
 
