@@ -62,7 +62,7 @@ def softmax_cross_entropy_grad(labels, logits):
     return e / e.sum(axis=-1, keepdims=True) - labels
 ''',
     },
-    "naive": {  # no max shift: the hidden large-logit tests overflow
+    "naive": {  # no max shift: every large-logit test overflows, visible (3) and hidden (3)
         "q1_answer": '''
 def log_softmax(logits):
     return np.log(np.exp(logits) / np.sum(np.exp(logits), axis=-1, keepdims=True))
@@ -625,7 +625,7 @@ CORRUPT = {"01_softmax": "corrupt"}  # written as a truncated JSON file
 EXPECTED: dict[str, dict[str, tuple[float, tuple[str, ...]]]] = {
     "01_softmax": {
         "reference": (10, ()), "template": (0, ()), "alternative": (10, ()),
-        "naive": (7, ()), "partial": (4, ()), "exception": (7, ()),
+        "naive": (4, ()), "partial": (4, ()), "exception": (7, ()),
         "infinite_loop": (6, ()), "sigint_cell": (7, ("import:signal",)),
         "sigint_call": (7, ("import:signal",)), "os_exit": (7, ("import:os",)),
         "monkeypatch": (0, ("monkeypatch:np.allclose", "monkeypatch:np.array_equal",
@@ -640,12 +640,12 @@ EXPECTED: dict[str, dict[str, tuple[float, tuple[str, ...]]]] = {
     },
     "02_sigmoid": {
         "reference": (10, ()), "template": (0, ()), "alternative": (10, ()),
-        "partial": (5, ()), "exception": (7, ()), "os_exit": (7, ("import:os",)),
+        "partial": (4, ()), "exception": (7, ()), "os_exit": (7, ("import:os",)),
         "cell_loop": (6, ()),
     },
     "03_sparse_weights": {
         "reference": (10, ()), "template": (0, ()), "alternative": (10, ()),
-        "partial": (7, ()), "exception": (7, ()),
+        "partial": (6, ()), "exception": (7, ()),
         "monkeypatch": (7, ("monkeypatch:builtins.abs",
                             "monkeypatch:np.testing.assert_allclose")),
     },
@@ -655,6 +655,6 @@ EXPECTED: dict[str, dict[str, tuple[float, tuple[str, ...]]]] = {
     },
     "05_sampled_softmax": {
         "reference": (10, ()), "template": (0, ()), "alternative": (10, ()),
-        "partial": (2, ()), "exception": (5, ()),
+        "partial": (0, ()), "exception": (5, ()),
     },
 }

@@ -30,14 +30,31 @@ def _difference_is_logit(got: np.ndarray, expected: np.ndarray, args: tuple,
     return None
 
 
+def _confident_row(rng: np.random.Generator, shape: tuple[int, int]) -> tuple:
+    """Small logits in [-4, 4] and one row with |logit| in [40, 100], where sigmoid rounds
+    to 0 or 1 in float64 (a visible test of the stable form)."""
+    labels, logits = _pair(rng, shape, 4.0)
+    logits[-1] = rng.choice([-1.0, 1.0], shape[1]) * rng.uniform(40, 100, shape[1])
+    return labels, logits
+
+
+def _two_class_visible(rng: np.random.Generator) -> np.ndarray:
+    """Two small rows, one near ±1000 and one confident row (a gap of about 40)."""
+    logits = rng.normal(size=(4, 2))
+    logits[2] += rng.choice([-1000.0, 1000.0], 2)
+    logits[3] += [-20.0, 20.0]
+    return logits
+
+
 SIGMOID_CE = Question(
     id="02.q1", function="sigmoid_cross_entropy",
     reference=lambda labels, logits: nn.sigmoid_cross_entropy_with_logits(labels, logits),
     hint="use max(x, 0) - x*z + log1p(exp(-|x|)): it never exponentiates a positive number "
          "and never takes log(0).",
     cases=(
-        Case("small logits", "labels 0/1 and logits in [-4, 4], [4, 3], float64",
-             lambda rng: (_pair(rng, (4, 3), 4.0), {})),
+        Case("small and large logits", "labels 0/1 and logits [4, 3], float64, in [-4, 4] "
+             "except the last row, whose |logits| are 40 to 100",
+             lambda rng: (_confident_row(rng, (4, 3)), {})),
         Case("large logits", "labels 0/1 and logits in [-100, 100], [6, 4], float64",
              lambda rng: (_pair(rng, (6, 4), 100.0), {}), hidden=True),
         Case("float32 logits", "labels 0/1 and logits in [-50, 50], [8, 3], float32",
@@ -69,8 +86,9 @@ SIGMOID_LOGIT = Question(
     hint="sigmoid(x1 - x0) = softmax([x0, x1])[1]: subtract the logits, do not go through "
          "probabilities (they round to 0 and 1).",
     cases=(
-        Case("small logits", "two-class logits [3, 2], float64",
-             lambda rng: ((rng.normal(size=(3, 2)),), {})),
+        Case("small and large logits", "two-class logits [4, 2], float64: two small rows, "
+             "one near ±1000, one whose logits differ by about 40",
+             lambda rng: ((_two_class_visible(rng),), {})),
         Case("large logits", "two-class logits [5, 2] near ±1000, float64",
              lambda rng: ((rng.choice([-1000.0, 1000.0], (5, 2)) + rng.normal(size=(5, 2)),),
                           {}), hidden=True),

@@ -19,6 +19,13 @@ def _huge_sparse(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     return labels, logits + rng.choice([-1000.0, 1000.0], logits.shape)
 
 
+def _sparse_with_large_rows(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A batch of 4 whose last two rows of logits are near ±1000 (a visible overflow test)."""
+    labels, logits = _sparse(rng, (4,), 3)
+    logits[2:] += rng.choice([-1000.0, 1000.0], (2, 3))
+    return labels, logits
+
+
 def _reduction(name: str, zero_weights: bool = False):
     def make(rng: np.random.Generator):
         loss = rng.random(8) * 3
@@ -28,9 +35,11 @@ def _reduction(name: str, zero_weights: bool = False):
 
 
 def _weighted(rng: np.random.Generator, shape: tuple[int, ...], scale: float,
-              per_class: bool) -> tuple:
+              per_class: bool, large_row: bool = False) -> tuple:
     labels = rng.integers(0, 2, shape).astype(np.float64)
     logits = rng.uniform(-scale, scale, shape)
+    if large_row:   # |x| of 40 to 100: sigmoid rounds to 0 or 1 in float64
+        logits[-1] = rng.choice([-1.0, 1.0], shape[-1]) * rng.uniform(40, 100, shape[-1])
     pos_weight = rng.uniform(0.5, 5.0, shape[-1]) if per_class else 3.0
     return (labels, logits, pos_weight), {}
 
@@ -41,8 +50,8 @@ SPARSE_CE = Question(
     hint="loss = logsumexp(x) - x[label] per example, with the max shift; pick x[label] with "
          "np.take_along_axis(logits, labels[..., None], axis=-1) so any rank works.",
     cases=(
-        Case("batch", "integer labels [4], logits [4, 3], float64",
-             lambda rng: (_sparse(rng, (4,), 3), {})),
+        Case("batch", "integer labels [4], logits [4, 3], float64, the last two rows near ±1000",
+             lambda rng: (_sparse_with_large_rows(rng), {})),
         Case("large logits", "integer labels [5], logits [5, 4] near ±1000",
              lambda rng: (_huge_sparse(rng), {}), hidden=True),
         Case("rank 3", "integer labels [2, 3], logits [2, 3, 5] (classes last)",
@@ -74,8 +83,9 @@ WEIGHTED_CE = Question(
     hint="q*z*softplus(-x) + (1-z)*softplus(x), with softplus(t) = max(t, 0) + "
          "log1p(exp(-|t|)): stable for any |x|.",
     cases=(
-        Case("scalar pos_weight", "labels 0/1 [4, 3], logits in [-4, 4], pos_weight 3.0",
-             lambda rng: _weighted(rng, (4, 3), 4.0, per_class=False)),
+        Case("scalar pos_weight", "labels 0/1 [4, 3], logits in [-4, 4] except the last row "
+             "(|logits| 40 to 100), pos_weight 3.0",
+             lambda rng: _weighted(rng, (4, 3), 4.0, per_class=False, large_row=True)),
         Case("per-class pos_weight", "labels 0/1 [6, 4], pos_weight of shape [4]",
              lambda rng: _weighted(rng, (6, 4), 4.0, per_class=True), hidden=True),
         Case("large logits", "labels 0/1 [5, 3], logits in [-100, 100], pos_weight [3]",

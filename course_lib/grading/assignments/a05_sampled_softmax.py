@@ -71,8 +71,8 @@ SAMPLED_LOGITS = Question(
     hint="column 0: x·W[y] + b[y] - log(true_expected_count); columns 1..S: x·W[c] + b[c] - "
          "log(sampled_expected_count); where c equals the example's label add -FLT_MAX.",
     cases=(
-        Case("no accidental hits", "4 examples, 50 classes, dim 3, 5 sampled classes",
-             _problem(4, 50, 3, 5, hits=False), behaviour=_hits_masked),
+        Case("two accidental hits", "4 examples, 50 classes, dim 3, 5 sampled classes, two "
+             "of them true classes", _problem(4, 50, 3, 5, hits=True), behaviour=_hits_masked),
         Case("accidental hits", "6 examples, 30 classes, dim 4, 8 sampled classes, two of "
              "them true classes", _problem(6, 30, 4, 8, hits=True), points=2.0, hidden=True,
              behaviour=_hits_masked),
@@ -87,8 +87,8 @@ SAMPLED_LOSS = Question(
     hint="the loss is softmax cross-entropy over the sampled logits with the true class in "
          "column 0: logsumexp(row) - row[0], computed stably.",
     cases=(
-        Case("no accidental hits", "4 examples, 50 classes, dim 3, 5 sampled classes",
-             _problem(4, 50, 3, 5, hits=False)),
+        Case("two accidental hits", "4 examples, 50 classes, dim 3, 5 sampled classes, two "
+             "of them true classes", _problem(4, 50, 3, 5, hits=True)),
         Case("accidental hits", "6 examples, 30 classes, dim 4, 8 sampled classes, two of "
              "them true classes", _problem(6, 30, 4, 8, hits=True), points=2.0, hidden=True),
         Case("float32 layer", "8 examples, 10,000 classes, dim 8, 32 sampled, float32",
