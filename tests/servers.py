@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -42,6 +43,21 @@ def quiet_env(home: Path) -> dict[str, str]:
     env.pop("MFLAGS", None)
     env.update(TF_CPP_MIN_LOG_LEVEL="3", BROWSER="true", JUPYTER_PLATFORM_DIRS="1")
     return env
+
+
+def copy_course(dest: Path) -> Path:
+    """Copy the working tree (no .git, no caches, no grades) to ``dest``; its .venv is the real
+    one, through a symlink. Returns ``dest``."""
+    skip = {".git", ".venv", ".pytest_cache", ".ruff_cache", ".hypothesis", "grades",
+            "submissions", "__pycache__"}
+    shutil.copytree(ROOT, dest, ignore=lambda _dir, names: [n for n in names if n in skip],
+                    symlinks=True)
+    (dest / ".venv").symlink_to(ROOT / ".venv")
+    # make decides by dates whether .venv is stale: the copy's pyproject.toml must not look
+    # newer than the install, or `make` would reinstall the shared .venv from the copy
+    stamp = (ROOT / ".venv" / ".installed").stat().st_mtime
+    os.utime(dest / "pyproject.toml", (stamp - 1, stamp - 1))
+    return dest
 
 
 def server_args(kind: str, port: int, home: Path) -> str:

@@ -11,7 +11,6 @@ a listed command the docs no longer print.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -19,7 +18,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from servers import ROOT, TOKEN, get, page_config, quiet_env, running
+from servers import ROOT, TOKEN, copy_course, get, page_config, quiet_env, running
 
 DOCS = ("README.md", "docs/instructors.md")
 SHELL_BLOCK = re.compile(r"^```(?:bash|sh|shell|console)\n(.*?)^```", re.M | re.S)
@@ -88,17 +87,7 @@ def test_every_documented_command_is_run_or_excused():
 @pytest.fixture(scope="module")
 def course_copy(tmp_path_factory) -> Path:
     """A copy of the working tree (no .git, no caches) whose .venv is the real one."""
-    copy = tmp_path_factory.mktemp("course") / "which-cross-entropy"
-    skip = {".git", ".venv", ".pytest_cache", ".ruff_cache", ".hypothesis", "grades",
-            "submissions", "__pycache__"}
-    shutil.copytree(ROOT, copy, ignore=lambda _dir, names: [n for n in names if n in skip],
-                    symlinks=True)
-    (copy / ".venv").symlink_to(ROOT / ".venv")
-    # make decides by dates whether .venv is stale: the copy's pyproject.toml must not look
-    # newer than the install, or `make` would reinstall the shared .venv from the copy
-    stamp = (ROOT / ".venv" / ".installed").stat().st_mtime
-    os.utime(copy / "pyproject.toml", (stamp - 1, stamp - 1))
-    return copy
+    return copy_course(tmp_path_factory.mktemp("course") / "which-cross-entropy")
 
 
 def shell(command: str, cwd: Path, home: Path, timeout: float = 600) -> str:
