@@ -57,7 +57,9 @@ def _parser() -> argparse.ArgumentParser:
         epilog=f"Known assignments: {_known_assignments()}.")
     grade.add_argument("assignment", help="assignment name (see the list below) or the path "
                        "of its source notebook")
-    grade.add_argument("submissions", nargs="+", type=Path, metavar="SUBMISSION.ipynb")
+    grade.add_argument("submissions", nargs="+", type=Path, metavar="SUBMISSION.ipynb",
+                       help="the notebooks handed in, one per student, each named after its "
+                       "student (alice.ipynb)")
     grade.add_argument("--jobs", type=int, default=len(os.sched_getaffinity(0)),
                        help="submissions graded at once (default: the number of cores)")
     grade.add_argument("--out", type=Path, default=Path("grades"),
