@@ -272,13 +272,13 @@ def _check_single_unit(head: Head, loss: Loss | None) -> list[Finding]:
 
 
 def _check_activation_vs_loss(head: Head, loss: Loss | None) -> list[Finding]:
-    if loss is None or head.units is None or (head.units < 2 and head.activation == "softmax"):
+    if loss is None or head.units is None:
         return []
     act, half = head.activation, head.dtype in _HALF
     found = []
     matching = ((act == "softmax" and loss.family in ("softmax", "sparse"))
                 or (act == "sigmoid" and loss.family == "sigmoid"))
-    if matching and loss.from_logits:
+    if matching and loss.from_logits and not (act == "softmax" and head.units == 1):
         if not loss.keras:
             behaviour = (f"{loss.shown} is a TensorFlow op: it does not look behind the "
                          f"{act}, so fit, evaluate and any loss on predict() output all apply "
@@ -318,7 +318,7 @@ def _check_activation_vs_loss(head: Head, loss: Loss | None) -> list[Finding]:
             f"{reading}.",
             f"loss=keras.losses.{loss.class_name}(from_logits=True) (or give the last layer "
             f"activation=\"{'sigmoid' if loss.family == 'sigmoid' else 'softmax'}\")."))
-    if act == "sigmoid" and loss.family in ("softmax", "sparse") and loss.keras:
+    if act == "sigmoid" and head.units > 1 and loss.family in ("softmax", "sparse") and loss.keras:
         if half:
             trains = ("a categorical loss expects one probability row per example that sums "
                       "to 1 over exclusive classes; independent sigmoids do not sum to 1")
@@ -335,7 +335,7 @@ def _check_activation_vs_loss(head: Head, loss: Loss | None) -> list[Finding]:
             f'Exclusive classes: keras.layers.Dense({head.units}, activation="softmax") with '
             f"keras.losses.{loss.class_name}(). Several labels per example: keep the sigmoid "
             "and use keras.losses.BinaryCrossentropy() with 0/1 label rows."))
-    if act == "softmax" and loss.family == "sigmoid" and loss.keras:
+    if act == "softmax" and head.units > 1 and loss.family == "sigmoid" and loss.keras:
         if half:
             trains = ("binary cross-entropy treats each unit as its own yes/no probability, "
                       "but a softmax couples the units (they sum to 1)")
