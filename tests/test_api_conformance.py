@@ -85,6 +85,9 @@ CONTRACT = {
     "course_lib.api_map": {
         "resolve": "(name)",
     },
+    "course_lib.diagnose_model": {
+        "diagnose_model": "(model, *, y=None, class_weight=None, sample_weight=None)",
+    },
 }
 # Where each course_lib module's functions live in TF / Keras, and the arguments TF has that a
 # NumPy mirror has no use for.
