@@ -351,9 +351,9 @@ def _check_float16(p: np.ndarray, spec: LossSpec) -> list[Finding]:
         return []
     return [Finding("float16-saturation",
                     f"y_pred is float16 with {seen}: float16 sigmoid/softmax saturate (σ(x) "
-                    "rounds to 1 for x > 8.3), so the loss no longer sees how wrong the "
-                    "prediction is: capped with a zero gradient by Keras' float32 clip, or "
-                    "infinite in float16, where 1 - 1e-7 rounds to 1.",
+                    "is already 1 at x = 7.625, and for every x above 8.32), so the loss no "
+                    "longer sees how wrong the prediction is: capped with a zero gradient by "
+                    "Keras' float32 clip, or infinite in float16, where 1 - 1e-7 rounds to 1.",
                     "Compute the last activation and the loss in float32 (mixed precision: "
                     "the output layer with dtype='float32'), or pass logits with "
                     "from_logits=True.")]
