@@ -88,6 +88,14 @@ CONTRACT = {
     "course_lib.diagnose_model": {
         "diagnose_model": "(model, *, y=None, class_weight=None, sample_weight=None)",
     },
+    "course_lib.chooser": {
+        "choose_loss": "(*, exclusive, num_classes, labels, outputs='logits', weighting='none', "
+                       "huge_num_classes=False)",
+    },
+    "course_lib.diagnose": {
+        "diagnose": "(y_true, y_pred, loss)",
+        "loss_spec": "(loss)",
+    },
 }
 # Where each course_lib module's functions live in TF / Keras, and the arguments TF has that a
 # NumPy mirror has no use for.
