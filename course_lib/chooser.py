@@ -11,7 +11,8 @@ Four questions decide it (lesson 0's chart, lesson 8's wizard):
 4. Very many classes → sampled softmax (exclusive) or NCE (multi-label), for training only.
 
 And one about the model: does it output logits (recommended: the fused ops are stable) or
-probabilities (then only Keras' clipped probability path applies)?
+probabilities (then Keras' probability path: exact inside fit/evaluate on a Keras-made
+softmax/sigmoid with the TensorFlow backend, clipped at 1e-7 elsewhere)?
 
 The code in a ``LossChoice`` uses fixed names, so it can be pasted and run (the tests do):
 
