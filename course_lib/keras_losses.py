@@ -99,6 +99,12 @@ def _flag(value, name: str) -> bool:
     return bool(value)
 
 
+
+def _mean_over(values: np.ndarray, axis: int) -> np.ndarray:
+    """Mean over ``axis``, as Keras takes it: NaN for an empty axis (0 / 0), without a warning."""
+    with np.errstate(invalid="ignore"):
+        return np.sum(values, axis=axis) / values.shape[axis]
+
 def _real(value, name: str) -> float:
     """A finite real scalar (not a bool, which Keras would silently read as 0 or 1)."""
     if isinstance(value, bool | np.bool_) or not isinstance(value, Real):
@@ -312,7 +318,7 @@ def binary_crossentropy(y_true: ArrayLike, y_pred: ArrayLike, from_logits: bool 
         per_entry = sigmoid_cross_entropy_with_logits(z, x)
     else:
         per_entry = _bce_from_probabilities(z, x)
-    return np.mean(per_entry, axis=axis)
+    return _mean_over(per_entry, axis)
 
 
 def binary_focal_crossentropy(y_true: ArrayLike, y_pred: ArrayLike,
@@ -342,7 +348,7 @@ def binary_focal_crossentropy(y_true: ArrayLike, y_pred: ArrayLike,
         # 1 - α is taken before the cast to y_pred's dtype, as Keras does with a Python float.
         t = x.dtype.type
         focal = (z * alpha.astype(t) + (1 - z) * (1 - alpha).astype(t)) * focal
-    return np.mean(focal, axis=axis)
+    return _mean_over(focal, axis)
 
 
 def categorical_focal_crossentropy(y_true: ArrayLike, y_pred: ArrayLike, alpha: float = 0.25,

@@ -13,9 +13,14 @@ from numpy.typing import ArrayLike
 from course_lib._checks import check_axis, compute_dtype, float_array
 
 
+def _row_max(x: np.ndarray, axis: int) -> np.ndarray:
+    """``max(x)`` along ``axis`` (kept), ``-inf`` where the axis is empty (TF's identity)."""
+    return np.max(x, axis=axis, keepdims=True, initial=-np.inf)
+
+
 def _shifted(x: np.ndarray, axis: int) -> np.ndarray:
     """``x - max(x)`` along ``axis``: every entry <= 0, so ``exp`` cannot overflow."""
-    return x - np.max(x, axis=axis, keepdims=True)
+    return x - _row_max(x, axis)
 
 
 def logsumexp(x: ArrayLike, axis: int = -1, keepdims: bool = False) -> np.ndarray:
@@ -26,9 +31,10 @@ def logsumexp(x: ArrayLike, axis: int = -1, keepdims: bool = False) -> np.ndarra
     x = float_array(x, "x")
     axis = check_axis(axis, x.ndim, "x")
     work = x.astype(compute_dtype(x.dtype), copy=False)
-    m = np.max(work, axis=axis, keepdims=True)
+    m = _row_max(work, axis)
     m = np.where(np.isfinite(m), m, 0)  # all -inf rows give -inf, not NaN (as TF)
-    out = m + np.log(np.sum(np.exp(work - m), axis=axis, keepdims=True))
+    with np.errstate(divide="ignore"):  # log 0 = -inf: the logsumexp of nothing, as TF's
+        out = m + np.log(np.sum(np.exp(work - m), axis=axis, keepdims=True))
     if not keepdims:
         out = np.squeeze(out, axis=axis)
     return out.astype(x.dtype, copy=False)
@@ -42,7 +48,8 @@ def log_softmax(logits: ArrayLike, axis: int = -1) -> np.ndarray:
     x = float_array(logits, "logits")
     axis = check_axis(axis, x.ndim)
     s = _shifted(x.astype(compute_dtype(x.dtype), copy=False), axis)
-    out = s - np.log(np.sum(np.exp(s), axis=axis, keepdims=True))
+    with np.errstate(divide="ignore"):  # an empty axis: log 0, subtracted from nothing
+        out = s - np.log(np.sum(np.exp(s), axis=axis, keepdims=True))
     return out.astype(x.dtype, copy=False)
 
 

@@ -61,6 +61,9 @@ def compute_accidental_hits(true_classes: ArrayLike, sampled_candidates: ArrayLi
     """
     classes = class_id_matrix(true_classes, num_true, None, name="true_classes")
     candidates = np.asarray(sampled_candidates).astype(np.int64).reshape(-1)
+    if candidates.size == 0 or classes.size == 0:           # nothing can collide
+        return (np.zeros(0, np.int32), np.zeros(0, np.int64),
+                np.zeros(0, np.float32))
     order = np.argsort(candidates, kind="stable")          # equal classes keep their order,
     ordered = candidates[order]                             # so side="right" finds the last
     flat = classes.reshape(-1)
@@ -124,7 +127,7 @@ def compute_sampled_logits(weights: ArrayLike, biases: ArrayLike, labels: ArrayL
         sampled_values, y, num_true, num_sampled, num_classes, seed)
     ids = np.concatenate([y.reshape(-1), candidates])
     rows = w[ids].astype(x.dtype, copy=False)        # one gather of B·T + S rows, no W copy
-    w_true, w_sampled = rows[: y.size].reshape(*y.shape, -1), rows[y.size:]
+    w_true, w_sampled = rows[: y.size].reshape(*y.shape, w.shape[1]), rows[y.size:]
     true_logits = np.einsum("bd,btd->bt", x, w_true) + b[y]          # x·W[y] + b[y]
     sampled_logits = x @ w_sampled.T + b[candidates]                 # x·W[c] + b[c]
     if remove_accidental_hits:
@@ -167,7 +170,8 @@ def nce_loss(weights: ArrayLike, biases: ArrayLike, labels: ArrayLike, inputs: A
 def _sparse_grads(s: SampledLogits, d_logits: np.ndarray, inputs: np.ndarray):
     """Chain rule from ``d loss / d logits`` to ((ids, d_W rows), (ids, d_b), d_inputs)."""
     t, x = s.num_true, inputs
-    w_true, w_sampled = s.rows[: x.shape[0] * t].reshape(x.shape[0], t, -1), s.rows[x.shape[0] * t:]
+    split = x.shape[0] * t
+    w_true, w_sampled = s.rows[:split].reshape(x.shape[0], t, x.shape[1]), s.rows[split:]
     g_true, g_sampled = d_logits[:, :t], d_logits[:, t:]
     d_inputs = (np.einsum("bt,btd->bd", g_true, w_true)    # Σ_t g·W[y]
                 + g_sampled @ w_sampled)                   # + Σ_s g·W[c]

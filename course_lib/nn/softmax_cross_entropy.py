@@ -20,6 +20,8 @@ business, kept apart so that this one reads as the mathematics.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.typing import ArrayLike
 
@@ -61,8 +63,12 @@ def _dense_value_and_grad(labels, logits, axis, want_grad: bool, out=None):
     x_last = np.moveaxis(x, axis, -1)
     z_last = np.moveaxis(np.broadcast_to(z, x.shape), axis, -1)
     num_classes = x_last.shape[-1]
-    x2 = x_last.reshape(-1, num_classes)
-    z2 = z_last.reshape(-1, num_classes)
+    num_rows = math.prod(x_last.shape[:-1])
+    if num_rows == 0 and num_classes == 0:
+        raise ValueError(f"`logits` shape {x.shape} has no classes and no examples; expected "
+                         "at least one class (TF cannot reshape it to [rows, classes] either).")
+    x2 = x_last.reshape(num_rows, num_classes)     # no classes: a loss of 0 per row, as TF
+    z2 = z_last.reshape(num_rows, num_classes)
     classes_last = axis == x.ndim - 1
     # With the classes last, `out` viewed as [rows, C] is the kernel's own gradient buffer;
     # otherwise the kernel's [rows, C] layout differs from `out`'s and the result is copied in.
@@ -112,8 +118,9 @@ def softmax_cross_entropy_with_logits_grad(
     z, x, axis = _dense_inputs(labels, logits, axis)
     _, d_logits = _dense_value_and_grad(z, x, axis, want_grad=True)
     work = x.astype(compute_dtype(x.dtype), copy=False)
-    s = work - work.max(axis=axis, keepdims=True)
-    neg_log_softmax = np.log(np.sum(np.exp(s), axis=axis, keepdims=True)) - s
+    s = work - work.max(axis=axis, keepdims=True, initial=-np.inf)
+    with np.errstate(divide="ignore"):      # no classes: log 0, subtracted from nothing
+        neg_log_softmax = np.log(np.sum(np.exp(s), axis=axis, keepdims=True)) - s
     d_labels = _sum_to_shape(np.broadcast_to(neg_log_softmax, x.shape), z.shape)
     return d_labels.reshape(z.shape).astype(x.dtype, copy=False), d_logits
 
@@ -121,6 +128,9 @@ def softmax_cross_entropy_with_logits_grad(
 # ---------------------------------------------------------------- sparse labels
 def _sparse_value_and_grad(labels, logits, want_grad: bool, out=None):
     x = float_array(logits, "logits")
+    if x.ndim and x.shape[-1] == 0:
+        raise ValueError(f"`logits` shape {x.shape} has no classes; a class id needs at least "
+                         "one class to point to (TF raises too).")
     y = class_ids(labels, x)
     out = gradient_buffer(out, x)
     num_classes = x.shape[-1]
