@@ -99,12 +99,6 @@ def _flag(value, name: str) -> bool:
     return bool(value)
 
 
-
-def _mean_over(values: np.ndarray, axis: int) -> np.ndarray:
-    """Mean over ``axis``, as Keras takes it: NaN for an empty axis (0 / 0), without a warning."""
-    with np.errstate(invalid="ignore"):
-        return np.sum(values, axis=axis) / values.shape[axis]
-
 def _real(value, name: str) -> float:
     """A finite real scalar (not a bool, which Keras would silently read as 0 or 1)."""
     if isinstance(value, bool | np.bool_) or not isinstance(value, Real):
@@ -301,6 +295,12 @@ def sparse_categorical_crossentropy(y_true: ArrayLike, y_pred: ArrayLike,
     masked = np.where(valid, loss, loss.dtype.type(0)).view(MaskedLosses)
     masked.keras_mask = valid
     return masked
+
+
+def _mean_over(values: np.ndarray, axis: int) -> np.ndarray:
+    """Mean over ``axis``, as Keras takes it: NaN for an empty axis (0 / 0), without a warning."""
+    with np.errstate(invalid="ignore"):
+        return np.sum(values, axis=axis) / values.shape[axis]
 
 
 def binary_crossentropy(y_true: ArrayLike, y_pred: ArrayLike, from_logits: bool = False,
