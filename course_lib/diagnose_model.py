@@ -260,12 +260,21 @@ def _check_single_unit(head: Head, loss: Loss | None) -> list[Finding]:
             "keras.losses.CategoricalCrossentropy() (one-hot labels) or "
             "SparseCategoricalCrossentropy() (class ids)."))
     if loss is not None and loss.family == "softmax" and head.units == 1:
+        hidden = (head.dtype not in _HALF and loss.keras
+                  and head.activation in ("softmax", "sigmoid"))
+        if hidden or (loss.from_logits and head.activation == "linear"):
+            effect = ("a softmax over one logit is 1, so the loss is exactly 0 whatever the "
+                      "labels, and its gradient, 1 - y, is 0 for every example labelled 1: "
+                      "fit never learns from them")
+        else:
+            effect = ("each one-entry row divided by its sum is 1 (clipped to 1 - 1e-7), so "
+                      "the loss is a constant of at most 1.2e-7 whatever the labels, with a "
+                      "zero gradient: fit learns nothing")
         found.append(Finding(
             "categorical-on-single-unit",
             f"{loss.shown} on an output with 1 unit ({head.shown}): categorical cross-entropy "
-            "normalises over the last axis, which has one entry, so the loss is exactly 0 for "
-            "every label and the model learns nothing about them (Keras warns 'expected "
-            "y_pred.shape to be (batch_size, num_classes) with num_classes > 1').",
+            f"normalises over the last axis, which has one entry: {effect} (Keras warns "
+            "'expected y_pred.shape to be (batch_size, num_classes) with num_classes > 1').",
             f"Binary labels: {_fix_binary()}. C classes: give the last layer C units "
             '(keras.layers.Dense(C, activation="softmax")) and one-hot labels of shape (B, C).'))
     return found
@@ -404,14 +413,10 @@ def _check_weights(head: Head, loss: Loss | None, y, class_weight, sample_weight
                        "scalars')")
             weights = "class_weights[y.argmax(-1)]"
         elif ids:
-            b, t = y.shape
-            symptom = ("the argmax of the time axis names one class per example, and the "
-                       f"({b},) weights then meet ({b}, {t}) per-position losses: "
-                       + (f"here T == B == {b}, so they broadcast along the time axis and "
-                          "weigh positions, not examples, silently"
-                          if t == b else
-                          "fit raises (ValueError 'Dimensions must be equal' or "
-                          "InvalidArgumentError 'Incompatible shapes')"))
+            t = y.shape[-1]
+            symptom = ("the argmax of the time axis names one class per example, and a "
+                       f"batch's (batch,) weights then meet (batch, {t}) per-position losses; "
+                       + _broadcast_story(t))
             weights = "class_weights[y]"
         else:
             symptom = weights = ""
@@ -424,28 +429,41 @@ def _check_weights(head: Head, loss: Loss | None, y, class_weight, sample_weight
                 f"model.fit(x, y, sample_weight={weights})  # shape (B, T). To drop padding "
                 "only: keras.losses.SparseCategoricalCrossentropy(ignore_class=PAD)."))
     if sample_weight is not None and sample_weight.ndim == 1:
-        loss_rank = None
-        if head.rank is not None:
-            loss_rank = head.rank - 1
-        elif y is not None and loss is not None:
-            loss_rank = y.ndim if loss.family == "sparse" else y.ndim - 1
-        if loss_rank is not None and loss_rank >= 2:
-            b = sample_weight.shape[0]
-            t = y.shape[1] if y is not None and y.ndim >= 2 else None
-            same = t == b
+        losses = _loss_shape(head, loss, y)
+        if losses is not None and len(losses) >= 2:
+            last = losses[-1]
+            shown = "(" + ", ".join("?" if d is None else str(d) for d in losses) + ")"
+            ones = ("y.shape" if y is not None and y.shape == tuple(losses) else
+                    "y.shape[:-1]" if y is not None else "per_position_shape")
+            weights = f"w[:{', None' * (len(losses) - 1)}] * np.ones({ones})"
             found.append(Finding(
                 "sample-weight-rank",
                 f"sample_weight has shape {sample_weight.shape}, one weight per example, but "
-                f"the loss gives one value per position (an output of rank {head.rank or '?'}"
-                "): Keras multiplies the two with broadcasting from the last axis, so "
-                + ("here T == B and the weights silently weigh positions instead of examples."
-                   if same else
-                   "fit raises (ValueError 'Dimensions must be equal' or InvalidArgumentError "
-                   "'Incompatible shapes') unless T == B, where it silently weighs positions "
-                   "instead of examples."),
-                "One weight per position: model.fit(x, y, sample_weight=np.repeat(w[:, None], "
-                "T, axis=1))  # shape (B, T); multiply by a 0/1 padding mask to drop padding."))
+                f"the loss gives one value per position, shape {shown}: Keras multiplies the "
+                "two with broadcasting from the last axis; " + _broadcast_story(last) + ".",
+                f"One weight per position: model.fit(x, y, sample_weight={weights})  # shape "
+                f"{shown}; multiply by a 0/1 padding mask to drop padding."))
     return found
+
+
+def _broadcast_story(last: int | None) -> str:
+    """What Keras does with (batch,) weights times (batch, ..., last) losses."""
+    size = "T" if last is None else str(last)
+    return (f"fit raises (ValueError 'Dimensions must be equal' or InvalidArgumentError "
+            f"'Incompatible shapes') for a batch whose size is neither {size} nor 1, and for a "
+            f"batch of exactly {size} examples it silently weighs positions instead of examples"
+            " (fit's batch_size is 32 unless you set it)")
+
+
+def _loss_shape(head: Head, loss: Loss | None, y: np.ndarray | None) -> tuple | None:
+    """Shape of the per-position losses Keras weighs: y_pred's shape without the class axis."""
+    if y is not None and loss is not None:
+        if loss.family == "sparse":
+            return y.shape[:-1] if y.ndim >= 2 and y.shape[-1] == 1 else y.shape
+        return y.shape[:-1]
+    if head.rank is not None:
+        return (None,) * (head.rank - 1)
+    return None
 
 
 def _check_half(head: Head, loss: Loss | None) -> list[Finding]:

@@ -222,16 +222,32 @@ def test_single_unit_softmax_symptom(keras, loss):
         assert "sigmoid classifier" in found.message
 
 
-def test_categorical_on_single_unit_symptom(keras):
+@pytest.mark.parametrize("activation", ["sigmoid", "linear"])
+def test_categorical_on_single_unit_symptom(keras, activation):
     x = features(scale=3.0)
-    model = dense_model(keras, 1, "sigmoid", "categorical_crossentropy")
-    assert codes(model) == ["categorical-on-single-unit"]
+    model = dense_model(keras, 1, activation, "categorical_crossentropy")
+    assert "categorical-on-single-unit" in codes(model)
+    assert f'Dense(1, activation="{activation}")' in finding(
+        model, "categorical-on-single-unit").message
     labels = (np.random.default_rng(4).random((B, 1)) < 0.5).astype(np.float32)
-    losses, messages = caught(lambda: [evaluate(model, x, y) for y in
-                                       (np.ones((B, 1)), np.zeros((B, 1)), labels)])
-    assert losses == [0.0, 0.0, 0.0]                       # exactly 0, whatever the labels
+    ys = (np.ones((B, 1)), np.zeros((B, 1)), labels)
+    losses, messages = caught(lambda: [evaluate(model, x, y) for y in ys])
     assert any("num_classes > 1" in m for m in messages)
-    assert "1 unit" in finding(model, "categorical-on-single-unit").message
+
+    def moved(y):
+        trial = dense_model(keras, 1, activation, "categorical_crossentropy")
+        before = trial.get_weights()
+        trial.fit(x, y, epochs=1, batch_size=B, verbose=0)
+        return max(np.abs(a - b).max() for a, b in zip(before, trial.get_weights(),
+                                                       strict=True))
+
+    if activation == "sigmoid":   # softmax CE of one hidden logit: 0, gradient 1 - y
+        assert losses == [0.0, 0.0, 0.0]                   # exactly 0, whatever the labels
+        assert moved(np.ones((B, 1))) == 0.0               # label 1: zero gradient
+        assert moved(np.zeros((B, 1))) > 1e-3              # label 0: pushed down
+    else:                         # z / z = 1, clipped to 1 - 1e-7: a constant, no gradient
+        assert max(losses) <= 1.2e-7 and losses[1] == 0.0
+        assert moved(labels) == 0.0
 
 
 @pytest.mark.parametrize("variant", ["softmax", "sigmoid", "float16 softmax", "tf.nn op"])
@@ -366,7 +382,7 @@ def test_accuracy_metric_mismatch_symptom(keras, case):
     assert abs(keras_picks - meant) > 0.05
 
 
-def test_class_weight_on_sequence_targets_symptom(keras):
+def test_class_weight_on_sequence_targets_symptom(keras, tf):
     tokens = np.random.default_rng(10).integers(0, 10, (8, T))
     ids = np.random.default_rng(11).integers(0, C, (8, T))
     class_weight = dict(enumerate(CLASS_WEIGHTS.tolist()))
@@ -374,9 +390,11 @@ def test_class_weight_on_sequence_targets_symptom(keras):
     model = sequence_model(keras, sparse)
     assert codes(model, y=ids, class_weight=class_weight) == [
         "class-weight-on-sequence-targets"]
-    # [B, T] ids, T != B: one weight per example meets per-position losses → ValueError.
+    # [B, T] ids, batch size != T: one weight per example meets per-position losses.
     with pytest.raises(ValueError, match="Dimensions must be equal"):
         model.fit(tokens, ids, class_weight=class_weight, batch_size=4, verbose=0)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="Incompatible shapes"):
+        sequence_model(keras, sparse).fit(tokens, ids, class_weight=class_weight, verbose=0)
     # [B, T, C] one-hot: the argmax of the last axis is (B, T), not one id → TypeError.
     dense = sequence_model(keras, keras.losses.CategoricalCrossentropy(from_logits=True))
     assert "class-weight-on-sequence-targets" in codes(dense, y=one_hot(ids),
@@ -404,7 +422,7 @@ def test_class_weight_on_square_sequence_targets_is_silently_wrong(keras):
     sparse = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     found = finding(sequence_model(keras, sparse, steps=n), "class-weight-on-sequence-targets",
                     y=ids, class_weight=class_weight)
-    assert "silently" in found.message
+    assert f"exactly {n} examples it silently" in found.message
 
     def trained(**kwargs):
         model = sequence_model(keras, sparse, steps=n)
@@ -420,7 +438,7 @@ def test_class_weight_on_square_sequence_targets_is_silently_wrong(keras):
     assert max(np.abs(a - b).max() for a, b in zip(keras_did, meant, strict=True)) > 1e-4
 
 
-def test_sample_weight_rank_symptom(keras):
+def test_sample_weight_rank_symptom(keras, tf):
     tokens = np.random.default_rng(14).integers(0, 10, (8, T))
     ids = np.random.default_rng(15).integers(0, C, (8, T))
     w = np.linspace(0.5, 2.0, 8).astype(np.float32)
@@ -429,11 +447,14 @@ def test_sample_weight_rank_symptom(keras):
     assert codes(model, y=ids, sample_weight=w) == ["sample-weight-rank"]
     with pytest.raises(ValueError, match="Dimensions must be equal"):
         model.fit(tokens, ids, sample_weight=w, batch_size=4, verbose=0)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="Incompatible shapes"):
+        sequence_model(keras, sparse).evaluate(tokens, ids, sample_weight=w, verbose=0)
     # T == B: no error, and the weights multiply positions instead of examples.
     n = T
     square = sequence_model(keras, sparse, steps=n)
     tok, lab, wn = tokens[:n, :n], ids[:n, :n], w[:n]
-    assert "silently" in finding(square, "sample-weight-rank", y=lab, sample_weight=wn).message
+    assert f"exactly {n} examples it silently" in finding(
+        square, "sample-weight-rank", y=lab, sample_weight=wn).message
     losses = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction=None)(
         lab, square.predict(tok, verbose=0)).numpy()
     seen = evaluate(square, tok, lab, sample_weight=wn)
@@ -447,7 +468,7 @@ def test_sample_weight_rank_symptom(keras):
         float(np.mean(losses * wn[:, None])), rel=1e-5)
 
 
-def test_float16_probability_output_symptom(keras):
+def test_float16_probability_output_symptom(keras, tf):
     x = features(scale=4.0)
     y = (np.random.default_rng(16).random((B, 1)) < 0.5).astype(np.float32)
     half = dense_model(keras, 1, "sigmoid", "binary_crossentropy", dtype="mixed_float16")
@@ -466,6 +487,10 @@ def test_float16_probability_output_symptom(keras):
     clipped = float(np.mean(-(y * np.log(p) + (1 - y) * np.log(1 - p))))
     assert seen == pytest.approx(clipped, rel=1e-3)
     assert float(np.max(np.where(y == 0, -np.log(1 - p), 0))) == pytest.approx(CLIP, rel=1e-3)
+    # A float16 sigmoid rounds to 1.0 above about 8.3 (every float16 input above 8.32).
+    above = np.unique(np.linspace(8.32, 30, 4000).astype(np.float16))
+    assert np.all(tf.math.sigmoid(tf.constant(above[above > 8.32])).numpy() == 1)
+    assert tf.math.sigmoid(tf.constant(np.float16(8.305))).numpy() < 1
     # Where the clip bites (a saturated, wrong prediction), the gradient is zero.
     sure = np.argmax(z[:, 0] * (y[:, 0] == 0))
     assert z[sure, 0] > 9
@@ -488,6 +513,12 @@ def test_findings_come_in_codes_order(keras):
     assert found == ["single-unit-softmax", "categorical-on-single-unit",
                      "float16-probability-output"]
     assert found == sorted(found, key=CODES.index)
+
+
+def test_a_model_built_without_input_is_read_from_its_layers(keras):
+    model = keras.Sequential([keras.layers.Dense(1, activation="softmax")])
+    model.compile(optimizer="sgd", loss="categorical_crossentropy")
+    assert codes(model) == ["single-unit-softmax", "categorical-on-single-unit"]
 
 
 def test_uncompiled_model_raises(keras):
