@@ -43,7 +43,8 @@ class GradeDisplay:
             self.err.print(Panel(warning, title="NO SANDBOX", style="bold red"))
         table = Table(title=f"{self.assignment.name}: {self.assignment.title}")
         for column in ("student", "score", "max", "flags", "notes"):
-            table.add_column(column, justify="right" if column in ("score", "max") else "left")
+            table.add_column(column, justify="right" if column in ("score", "max") else "left",
+                             overflow="fold")       # a flag or a note is never cut short
         for r in sorted(results, key=lambda r: r.student_id):
             table.add_row(r.student_id, f"{r.score:g}", f"{r.max_score:g}", "; ".join(r.flags),
                           "\n".join(r.notes))
