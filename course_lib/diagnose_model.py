@@ -89,8 +89,14 @@ class Loss:
 
 # ---------------------------------------------------------------- reading the model
 def _activation_name(activation: object) -> str | None:
+    """"softmax", "sigmoid", "linear", ... for Keras activations; None for anything else.
+
+    Only Keras's own activations are named: they record their input for the loss (the hidden
+    logits), which ``tf.nn.softmax`` / ``tf.math.sigmoid`` used as an activation do not.
+    """
     name = getattr(activation, "__name__", None)
-    return name if isinstance(name, str) else None
+    module = getattr(activation, "__module__", "") or ""
+    return name if isinstance(name, str) and module.startswith("keras") else None
 
 
 def read_head(model, keras) -> Head:
@@ -117,7 +123,7 @@ def read_head(model, keras) -> Head:
     if isinstance(last, keras.layers.Softmax):
         axis = last.axis
         activation = "softmax" if axis in (-1, [-1], (-1,)) or axis == (rank or 0) - 1 else None
-        shown = f"Softmax(axis={axis})"
+        shown = f"Softmax(axis={axis}) on {units} units"
     elif callable(getattr(last, "activation", None)):
         activation = _activation_name(last.activation)
         if hasattr(last, "units"):

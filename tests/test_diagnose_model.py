@@ -250,11 +250,12 @@ def test_categorical_on_single_unit_symptom(keras, activation):
         assert moved(labels) == 0.0
 
 
-@pytest.mark.parametrize("variant", ["softmax", "sigmoid", "float16 softmax", "tf.nn op"])
+@pytest.mark.parametrize("variant", ["softmax", "sigmoid", "float16 softmax", "tf.nn op",
+                                     "tf.nn sigmoid op"])
 def test_softmax_output_with_from_logits_symptom(keras, tf, variant):
     x = features(scale=2.0)
     ids = np.random.default_rng(5).integers(0, C, B)
-    act = "sigmoid" if variant == "sigmoid" else "softmax"
+    act = "sigmoid" if "sigmoid" in variant else "softmax"
     if act == "sigmoid":
         y = (np.random.default_rng(5).random((B, C)) < 0.4).astype(np.float32)
         wrong, right = (keras.losses.BinaryCrossentropy(from_logits=True),
@@ -265,6 +266,9 @@ def test_softmax_output_with_from_logits_symptom(keras, tf, variant):
                         keras.losses.CategoricalCrossentropy())
     if variant == "tf.nn op":
         wrong = tf.nn.softmax_cross_entropy_with_logits
+    if variant == "tf.nn sigmoid op":
+        wrong, right = (tf.nn.sigmoid_cross_entropy_with_logits,
+                        keras.losses.BinaryCrossentropy())
     dtype = "mixed_float16" if variant == "float16 softmax" else None
     model = dense_model(keras, C, act, wrong, dtype=dtype)
     found = finding(model, "softmax-output-with-from-logits")
