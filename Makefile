@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 LAB_ARGS ?=
 
-.PHONY: venv lab lab-instructor chooser experiments test lint test-e2e bench notebooks clean
+.PHONY: venv lab lab-instructor chooser experiments test lint test-e2e bench notebooks clean site
 
 venv: $(STAMP)
 
@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 		echo "Rebuilding $(VENV): its Python is broken or older than 3.11"; rm -rf $(VENV); fi
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,site]'
 	@touch $(STAMP)
 
 # The learner's Lab serves the course folder (lessons, exercises/ and apps/ link to each other)
@@ -71,3 +71,8 @@ notebooks: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .hypothesis .pytest_cache .ruff_cache
+
+# The offline static book (build/site): lessons with their committed outputs, the assignments
+# as students get them, the apps and the instructors' guide. Nothing is executed.
+site: $(STAMP)
+	$(PY) tools/build_site.py

@@ -18,7 +18,7 @@ def _normalise(name: str) -> str:
 def pyproject_pins() -> dict[str, str]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     requirements = project["dependencies"] + [
-        req for extra in ("dev",) for req in project["optional-dependencies"][extra]]
+        req for extra in ("dev", "site") for req in project["optional-dependencies"][extra]]
     pins = {}
     for req in requirements:
         name, sep, version = req.partition("==")
