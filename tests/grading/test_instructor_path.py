@@ -134,6 +134,11 @@ def test_a_late_submission_is_merged_and_a_new_seed_is_refused(tmp_path):
     assert json.loads((out / "run.json").read_text())["seed"] == 6
     assert sorted(read_grades(out)) == ["alice", "bob", "carol"]
 
+    done = _grade(out, alice, extra=("--seed", "7", "--regrade-all"))     # not the whole class
+    assert done.returncode == 0, done.stderr
+    assert sorted(read_grades(out)) == ["alice"]
+    assert "dropped from grades.csv" in done.stdout and "bob, carol" in done.stdout
+
 
 def test_an_output_folder_of_another_assignment_is_refused(tmp_path):
     out = tmp_path / "grades"
