@@ -325,11 +325,11 @@ def _check_activation_vs_loss(head: Head, loss: Loss | None) -> list[Finding]:
                        "gets a capped loss and a zero gradient")
         else:
             reading = ("divides each row by its sum and clips it into [1e-7, 1 - 1e-7], "
-                       "which is not a softmax (negative logits break it)")
+                       "which is not a softmax")
         found.append(Finding(
             "logits-output-without-from-logits",
-            f"The last layer, {head.shown}, outputs logits (any real number), but "
-            f"{loss.shown} has from_logits=False, so Keras reads them as probabilities and "
+            f"The last layer, {head.shown}, outputs logits (any real number), but the loss is "
+            f"{loss.shown}, which expects probabilities (from_logits=False): Keras "
             f"{reading}.",
             f"loss=keras.losses.{loss.class_name}(from_logits=True) (or give the last layer "
             f"activation=\"{'sigmoid' if loss.family == 'sigmoid' else 'softmax'}\")."))
@@ -438,9 +438,11 @@ def _check_weights(head: Head, loss: Loss | None, y, class_weight, sample_weight
         losses = _loss_shape(head, loss, y)
         if losses is not None and len(losses) >= 2:
             last = losses[-1]
-            shown = "(" + ", ".join("?" if d is None else str(d) for d in losses) + ")"
+            names = ("B", "T") if len(losses) == 2 else ("B", "H", "W", "D")[:len(losses)]
+            shown = "(" + ", ".join(n if d is None else str(d)
+                                    for n, d in zip(names, losses, strict=False)) + ")"
             ones = ("y.shape" if y is not None and y.shape == tuple(losses) else
-                    "y.shape[:-1]" if y is not None else "per_position_shape")
+                    "y.shape[:-1]" if y is not None else shown)
             weights = f"w[:{', None' * (len(losses) - 1)}] * np.ones({ones})"
             found.append(Finding(
                 "sample-weight-rank",
@@ -477,13 +479,21 @@ def _check_half(head: Head, loss: Loss | None) -> list[Finding]:
         return []
     act = head.activation
     shown = loss.shown if loss is not None else "the loss"
+    if loss is not None and loss.from_logits:
+        effect = (f"so {shown} applies the {act} a second time to the {head.dtype} "
+                  "probabilities (a double "f"{act}), with no warning")
+    else:
+        rounding = ("TensorFlow's float16 sigmoid returns exactly 1.0 above about 8.3"
+                    if act == "sigmoid" else
+                    "the float16 number next to 1 is 1 - 2**-11, about 0.9995")
+        effect = (f"so the loss takes the probability path: {head.dtype}-rounded "
+                  f"probabilities ({rounding}) clipped into [1e-7, 1 - 1e-7], a wrong, capped "
+                  "loss with a zero gradient where the clip bites, and no warning")
     return [Finding(
         "float16-probability-output",
         f"The last layer, {head.shown}, computes in {head.dtype} (mixed precision) and ends in a "
         f"{act}: Keras casts its output to float32 before {shown}, the cast hides the "
-        f"pre-activations, so the loss takes the probability path: {head.dtype}-rounded "
-        "probabilities (a sigmoid rounds to 1.0 above about 8.3) clipped into [1e-7, 1 - 1e-7],"
-        " a wrong, capped loss with a zero gradient where the clip bites, and no warning.",
+        f"pre-activations, {effect}.",
         f'Compute the output in float32: give the last layer dtype="float32" (or end with '
         f'keras.layers.Activation("{act}", dtype="float32")), or output logits with '
         "from_logits=True.")]

@@ -472,6 +472,22 @@ def test_sample_weight_rank_symptom(keras, tf):
         float(np.mean(losses * wn[:, None])), rel=1e-5)
 
 
+def test_float16_softmax_output_takes_the_clipped_probability_path(keras):
+    x = features(scale=8.0)
+    y = one_hot(np.random.default_rng(17).integers(0, C, B))
+    half = dense_model(keras, C, "softmax", "categorical_crossentropy", dtype="mixed_float16")
+    assert codes(half) == ["float16-probability-output"]
+    assert "1 - 2**-11" in finding(half, "float16-probability-output").message
+    assert np.nextafter(np.float16(1), np.float16(0)) == 1 - 2.0**-11
+    z = pre_activations(half, x)
+    right = float(keras.losses.CategoricalCrossentropy(from_logits=True)(y, z))
+    seen, messages = caught(lambda: evaluate(half, x, y))
+    assert abs(seen - right) > 0.1 and not messages                 # wrong, no warning
+    prediction = half.predict(x, verbose=0).astype(np.float32)
+    p = np.clip(prediction / prediction.sum(-1, keepdims=True), 1e-7, 1 - 1e-7)
+    assert seen == pytest.approx(float(np.mean(-np.sum(y * np.log(p), -1))), rel=1e-3)
+
+
 def test_float16_probability_output_symptom(keras, tf):
     x = features(scale=4.0)
     y = (np.random.default_rng(16).random((B, 1)) < 0.5).astype(np.float32)
