@@ -76,19 +76,34 @@ def server_args(kind: str, port: int, home: Path) -> str:
 def running(command: str, *, cwd: Path, home: Path, kind: str) -> Iterator[str]:
     """Run the shell ``command`` (a server) in ``cwd``; yield its base URL once it answers.
 
-    ``kind`` is "lab" or "voila" (which of LAB_ARGS / VOILA_ARGS gets the port). The server
-    is stopped with SIGTERM to its process group (SIGKILL after 20 s).
+    ``kind`` is "lab" or "voila" (which of LAB_ARGS / VOILA_ARGS gets the port), or
+    "activated" (a bare ``jupyter ...`` with .venv/bin first on PATH, configured by file).
+    The server is stopped with SIGTERM to its process group (SIGKILL after 20 s).
     """
     port = free_port()
     env = quiet_env(home)
-    env["LAB_ARGS" if kind == "lab" else "VOILA_ARGS"] = server_args(kind, port, home)
+    if kind == "activated":
+        # a bare `jupyter lab ...` in an activated environment: the same settings as LAB_ARGS,
+        # given through the (temporary) user config file instead
+        env["PATH"] = f"{ROOT / '.venv' / 'bin'}{os.pathsep}{env['PATH']}"
+        env["VIRTUAL_ENV"] = str(ROOT / ".venv")
+        (home / "workspaces").mkdir(exist_ok=True)
+        (home / "settings").mkdir(exist_ok=True)
+        config = {"ServerApp": {"ip": "127.0.0.1", "port": port, "port_retries": 0,
+                                "open_browser": False, "allow_root": True},
+                  "IdentityProvider": {"token": TOKEN},
+                  "LabApp": {"workspaces_dir": str(home / "workspaces"),
+                             "user_settings_dir": str(home / "settings")}}
+        (home / "config" / "jupyter_server_config.json").write_text(json.dumps(config))
+    else:
+        env["LAB_ARGS" if kind == "lab" else "VOILA_ARGS"] = server_args(kind, port, home)
     log = home / "server.log"
     with log.open("w") as out:
         process = subprocess.Popen(["bash", "-c", command], cwd=cwd, env=env, stdout=out,
                                    stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
-    probe = f"{base}/api/status?token={TOKEN}" if kind == "lab" \
-        else f"{base}/voila/static/voila.js"
+    probe = f"{base}/voila/static/voila.js" if kind == "voila" \
+        else f"{base}/api/status?token={TOKEN}"
     try:
         deadline = time.monotonic() + START_TIMEOUT
         while True:

@@ -38,7 +38,6 @@ NOT_RUN = {
     "conda env create -f environment.yml && conda activate which-cross-entropy":
         "needs conda and downloads every package; tests/test_environment.py checks that "
         "environment.yml pins what pyproject.toml pins",
-    "jupyter lab": "the conda variant of `make lab` (run here) in an activated environment",
     "python -m pytest": "the conda variant of `make test`",
     "apt-get install chromium": "installs a system package as root",
     "playwright install": "the README says never to run it (it downloads a browser)",
@@ -107,6 +106,15 @@ def check_make_lab(command, copy, home):
         status, _, _ = get(f"{base}/api/contents/notebooks/01_logits.ipynb?content=0"
                            f"&token={TOKEN}")
         assert status == 200
+
+
+def check_activated_lab(command, copy, home):
+    """The conda route: the same Lab as `make lab`, from an activated environment."""
+    with running(command, cwd=copy, home=home, kind="activated") as base:
+        status, headers, _ = get(f"{base}/?token={TOKEN}", follow=False)
+        assert status == 302 and headers["Location"].split("?")[0].endswith(
+            "/lab/tree/START_HERE.ipynb")
+        assert "@jupyter/nbgrader" in page_config(base)["disabledExtensions"]
 
 
 def check_make_lab_instructor(command, copy, home):
@@ -181,6 +189,8 @@ CLASS_GRADING = ".venv/bin/course grade 01_softmax submissions/*.ipynb --out gra
 RUN = {
     "make lab": check_make_lab,
     "make lab-instructor": check_make_lab_instructor,
+    "jupyter lab --LabApp.app_settings_dir=jupyter/learner "
+    "--LabApp.default_url=/lab/tree/START_HERE.ipynb": check_activated_lab,
     "make chooser": check_voila_app,
     "make experiments": check_voila_app,
     "make venv": check_make_venv,
@@ -194,6 +204,6 @@ RUN = {
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("command", RUN)
+@pytest.mark.parametrize("command", RUN, ids=list(RUN))
 def test_documented_command_runs_as_written(command, course_copy, tmp_path):
     RUN[command](command, course_copy, tmp_path)
