@@ -82,7 +82,8 @@ LESSONS: tuple[Lesson, ...] = (
            "Training at scale: masks, mixed precision, many devices, XLA",
            "Why does my loss turn NaN or wrong when training grows?",
            "mask logits safely; keep mixed-precision losses in float32; average a loss over "
-           "replicas correctly; know what XLA does with bad labels", 20, None),
+           "replicas correctly; know what XLA does with bad labels", 20, None,
+           (_ex("03_sparse_weights"),)),
 )
 
 
