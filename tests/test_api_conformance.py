@@ -96,6 +96,14 @@ CONTRACT = {
         "diagnose": "(y_true, y_pred, loss)",
         "loss_spec": "(loss)",
     },
+    "course_lib.tf_setup": {
+        "import_tensorflow": "(logical_cpus=None)",
+        "import_keras": "()",
+    },
+    "course_lib.custom_loop": {
+        "train_epoch": "(model, optimizer, loss_fn, features, labels, *, batch_size, "
+                       "strategy=None)",
+    },
 }
 # Where each course_lib module's functions live in TF / Keras, and the arguments TF has that a
 # NumPy mirror has no use for.
