@@ -43,20 +43,18 @@ CODES = ("single-unit-softmax", "categorical-on-single-unit",
          "accuracy-metric-mismatch", "class-weight-on-sequence-targets", "sample-weight-rank",
          "float16-probability-output")
 
-# Keras cross-entropy functions (what every Keras CE loss class wraps) → family.
+# Keras cross-entropy functions (what the Keras CE loss classes wrap) → family. The focal
+# losses are left out on purpose: with from_logits=True they apply the activation themselves
+# and never read the hidden logits, so the messages below would not hold for them.
 _KERAS_FAMILIES = {
     "categorical_crossentropy": "softmax",
-    "categorical_focal_crossentropy": "softmax",
     "sparse_categorical_crossentropy": "sparse",
     "binary_crossentropy": "sigmoid",
-    "binary_focal_crossentropy": "sigmoid",
 }
 _CLASS_NAMES = {
     "categorical_crossentropy": "CategoricalCrossentropy",
-    "categorical_focal_crossentropy": "CategoricalFocalCrossentropy",
     "sparse_categorical_crossentropy": "SparseCategoricalCrossentropy",
     "binary_crossentropy": "BinaryCrossentropy",
-    "binary_focal_crossentropy": "BinaryFocalCrossentropy",
 }
 _HALF = ("float16", "bfloat16")
 
@@ -84,7 +82,10 @@ class Loss:
 
     @property
     def class_name(self) -> str:
-        return _CLASS_NAMES.get(self.name, "CategoricalCrossentropy")
+        """The Keras loss class of this family (also for the tf.nn ops)."""
+        return _CLASS_NAMES[{"softmax": "categorical_crossentropy",
+                             "sparse": "sparse_categorical_crossentropy",
+                             "sigmoid": "binary_crossentropy"}[self.family]]
 
 
 # ---------------------------------------------------------------- reading the model
@@ -475,11 +476,11 @@ def _loss_shape(head: Head, loss: Loss | None, y: np.ndarray | None) -> tuple | 
 
 
 def _check_half(head: Head, loss: Loss | None) -> list[Finding]:
-    if head.dtype not in _HALF or head.activation not in ("sigmoid", "softmax"):
+    if (head.dtype not in _HALF or head.activation not in ("sigmoid", "softmax")
+            or loss is None):
         return []
-    act = head.activation
-    shown = loss.shown if loss is not None else "the loss"
-    if loss is not None and loss.from_logits:
+    act, shown = head.activation, loss.shown
+    if loss.from_logits:
         effect = (f"so {shown} applies the {act} a second time to the {head.dtype} "
                   "probabilities (a double "f"{act}), with no warning")
     else:

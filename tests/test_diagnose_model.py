@@ -158,6 +158,12 @@ def _correct_models(keras):
              L.Dense(C, activation="softmax", dtype="float32")])),
         ("mixed precision, float32 Activation", lambda: mixed(
             [L.Dense(C, dtype="mixed_float16"), L.Activation("softmax", dtype="float32")])),
+        ("sigmoid + BinaryFocalCrossentropy()", lambda: (dense_model(
+            keras, C, "sigmoid", losses.BinaryFocalCrossentropy(),
+            [metrics.BinaryAccuracy()]), {"y": multi_hot})),
+        ("logits + CategoricalFocalCrossentropy(from_logits=True)", lambda: (dense_model(
+            keras, C, None, losses.CategoricalFocalCrossentropy(from_logits=True),
+            ["accuracy"]), {"y": one_hot(ids)})),
         ("mixed precision float16 logits + from_logits=True", lambda: (dense_model(
             keras, C, None, losses.CategoricalCrossentropy(from_logits=True), ["accuracy"],
             dtype="mixed_float16"), {"y": one_hot(ids)})),
@@ -174,6 +180,8 @@ CORRECT = [
     "functional softmax head", "Dense + Softmax layer + sparse",
     "sequence + per-position sample_weight", "sequence + [B, 1] sample_weight",
     "mixed precision, float32 softmax layer", "mixed precision, float32 Activation",
+    "sigmoid + BinaryFocalCrossentropy()",
+    "logits + CategoricalFocalCrossentropy(from_logits=True)",
     "mixed precision float16 logits + from_logits=True",
 ]
 
@@ -272,6 +280,7 @@ def test_softmax_output_with_from_logits_symptom(keras, tf, variant):
     dtype = "mixed_float16" if variant == "float16 softmax" else None
     model = dense_model(keras, C, act, wrong, dtype=dtype)
     found = finding(model, "softmax-output-with-from-logits")
+    assert f'activation="{act}"' in found.message and type(right).__name__ in found.fix
     z = pre_activations(model, x)
     correct = float(type(right)(from_logits=True)(y, z))
     seen, messages = caught(lambda: evaluate(model, x, y))
