@@ -161,10 +161,14 @@ LAB_SETTINGS = {
 
 @pytest.fixture(scope="session")
 def lab_server(tmp_path_factory) -> Iterator[tuple[str, Path]]:
-    """``(base URL, root directory)`` of a JupyterLab serving a temporary root."""
+    """``(base URL, root directory)`` of a JupyterLab serving a copy of the course (lessons
+    read files by relative paths, e.g. ``../benchmarks/results/``)."""
+    from servers import copy_course
+
     home = tmp_path_factory.mktemp("lab")
     root, settings, workspaces = home / "root", home / "settings", home / "workspaces"
-    for path in (root, settings, workspaces):
+    copy_course(root)
+    for path in (settings, workspaces):
         path.mkdir()
     for name, value in LAB_SETTINGS.items():
         target = settings / name
@@ -188,7 +192,7 @@ def lab_server(tmp_path_factory) -> Iterator[tuple[str, Path]]:
 
 @pytest.fixture
 def lab_notebook(lab_server, request) -> Iterator[str]:
-    """Copy a lesson (``request.param``) into the lab root under a unique name, outputs cleared.
+    """Copy a lesson (``request.param``) next to itself under a unique name, outputs cleared.
 
     A fresh name means a fresh kernel session (reusing a path reattaches the old kernel), and
     the committed lesson is never touched by JupyterLab's autosave.
@@ -202,8 +206,9 @@ def lab_notebook(lab_server, request) -> Iterator[str]:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     name = f"{source.stem}-{request.node.name.split('[')[0]}-{time.monotonic_ns()}.ipynb"
-    nbformat.write(nb, root / name)
-    yield f"{url}/lab/tree/{name}?token={TOKEN}&reset"
+    path = source.parent.relative_to(ROOT) / name
+    nbformat.write(nb, root / path)
+    yield f"{url}/lab/tree/{path.as_posix()}?token={TOKEN}&reset"
 
 
 # ---------------------------------------------------------------- Voilà

@@ -39,7 +39,9 @@ def run_all(page) -> None:
     # every cell ran (the last one has its number), or Run All stopped at an error
     done = page.locator(".jp-CodeCell .jp-InputPrompt").last \
         .filter(has_text=re.compile(r"\[\d+\]"))
-    error = page.locator("[data-mime-type='application/vnd.jupyter.error']")
+    # Lab renders an error as stderr text: IPython's traceback heading tells it from a warning
+    error = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']",
+                         has_text="Traceback (most recent call last)")
     expect(done.or_(error).first).to_be_visible()
     assert not error.count(), f"a cell raised: {error.first.inner_text()[-1500:]}"
     expect(status).to_contain_text("| Idle")
