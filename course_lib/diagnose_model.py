@@ -7,7 +7,7 @@ will be passed to ``fit``. Each ``Finding`` has a stable ``code``, a ``message``
 what was seen, and a ``fix`` in code. Codes, in the order they are reported:
 
     single-unit-softmax            softmax over one unit: predict() is 1.0 for every input
-    categorical-on-single-unit     categorical cross-entropy on one unit: the loss is 0 always
+    categorical-on-single-unit     categorical cross-entropy on one unit: a loss of ~0 always
     softmax-output-with-from-logits  a softmax (or sigmoid) output with from_logits=True:
                                    fit is right, a loss on predict() output is not
     logits-output-without-from-logits  a linear output read as probabilities
@@ -415,10 +415,11 @@ def _check_weights(head: Head, loss: Loss | None, y, class_weight, sample_weight
         ids = y.ndim == 2 and y.shape[-1] != 1 and (
             (loss is not None and loss.family == "sparse") or (head.rank or 0) >= 3)
         if y.ndim >= 3:
-            symptom = ("for these one-hot rows the argmax is a (B, T) array, and fit raises "
-                       "TypeError ('only 0-dimensional arrays can be converted to Python "
-                       "scalars')")
-            weights = "class_weights[y.argmax(-1)]"
+            sparse = loss is not None and loss.family == "sparse"
+            symptom = (f"for targets of shape {y.shape} that argmax is an array of shape "
+                       f"{y.shape[:-1]}, not one class per example, and fit raises TypeError "
+                       "('only 0-dimensional arrays can be converted to Python scalars')")
+            weights = "class_weights[y]" if sparse else "class_weights[y.argmax(-1)]"
         elif ids:
             t = y.shape[-1]
             symptom = ("the argmax of the time axis names one class per example, and a "

@@ -410,10 +410,21 @@ def test_class_weight_on_sequence_targets_symptom(keras, tf):
         sequence_model(keras, sparse).fit(tokens, ids, class_weight=class_weight, verbose=0)
     # [B, T, C] one-hot: the argmax of the last axis is (B, T), not one id → TypeError.
     dense = sequence_model(keras, keras.losses.CategoricalCrossentropy(from_logits=True))
-    assert "class-weight-on-sequence-targets" in codes(dense, y=one_hot(ids),
-                                                       class_weight=class_weight)
+    assert "y.argmax(-1)" in finding(dense, "class-weight-on-sequence-targets",
+                                     y=one_hot(ids), class_weight=class_weight).fix
     with pytest.raises(TypeError, match="0-dimensional"):
         dense.fit(tokens, one_hot(ids), class_weight=class_weight, batch_size=4, verbose=0)
+    # [B, H, W] ids (a segmentation): the same argmax leaves (B, H) per batch → TypeError.
+    keras.utils.set_random_seed(0)
+    pixels = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Dense(C)])
+    pixels.compile(optimizer="sgd", loss=sparse)
+    masks = np.random.default_rng(12).integers(0, C, (8, 4, 4))
+    found = finding(pixels, "class-weight-on-sequence-targets", y=masks,
+                    class_weight=class_weight)
+    assert "(8, 4, 4)" in found.message and "class_weights[y]" in found.fix
+    with pytest.raises(TypeError, match="0-dimensional"):
+        pixels.fit(np.zeros((8, 4, 4, 1), np.float32), masks, class_weight=class_weight,
+                   verbose=0)
     # The fix: per-position sample weights, shape (B, T); evaluate divides by B·T.
     model = sequence_model(keras, sparse)
     weights = CLASS_WEIGHTS[ids]
