@@ -82,9 +82,9 @@ def _draw(r: SigmoidVsSoftmax) -> Any:
     ax1.set(xlabel="logit x", ylabel="probability of the positive class",
             title=f"x = {r.logit:.2f}: both give {r.sigmoid:.4f}")
     ax1.legend(fontsize=8)
-    for sign, colour in (("pos", "tab:blue"), ("neg", "tab:green")):
+    for sign, word, colour in (("pos", "positive", "tab:blue"), ("neg", "negative", "tab:green")):
         ax2.plot(xs, c[f"sigmoid_loss_{sign}"], lw=5, alpha=0.35, color=colour,
-                 label=f"sigmoid CE, {sign}itive example")
+                 label=f"sigmoid CE, {word} example")
         ax2.plot(xs, c[f"softmax_loss_{sign}"], "--", lw=1, color="k")
         ax2.plot([r.logit], [getattr(r, f"sigmoid_loss_{sign}")], "o", color="tab:red")
     ax2.set(xlabel="logit x", ylabel="loss", title="losses (dashed: two-class softmax CE)")
