@@ -15,7 +15,8 @@ and this suite's conftest): streams coalesced per name and compared by text, std
 every MIME type of a rich output compared except images (``image/png``, ``image/jpeg``) and
 widget views, so a figure is compared by its ``text/plain``; the regex sanitizers applied to
 both sides; cells tagged ``nbval-ignore-output`` (or with a ``# NBVAL_IGNORE_OUTPUT`` comment)
-or ``nbval-skip`` are executed but not compared.
+are executed but not compared, ``nbval-skip`` cells are not executed, and a cell marked
+``raises-exception`` may raise (its error is compared like an output).
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ SANITIZE = re.findall(r"^regex: (.*)$\n^replace: (.*)$",
                       flags=re.MULTILINE)
 NOT_COMPARED = {"image/png", "image/jpeg", "application/vnd.jupyter.widget-view+json"}
 IGNORE_MARKERS = {"nbval-ignore-output", "nbval-skip"}
+SKIP_MARKERS = {"nbval-skip"}                      # nbval does not run these cells at all
+RAISES_MARKERS = {"raises-exception", "nbval-raises-exception"}
 MAX_REPORTED = 8            # differing cells shown in a failure message
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -48,13 +51,18 @@ def sanitize(text: str) -> str:
     return text
 
 
-def compared(cell) -> bool:
-    """False for the cells nbval does not compare (tags, or the comment markers)."""
-    if IGNORE_MARKERS & set(cell.get("metadata", {}).get("tags", [])):
-        return False
+def markers(cell) -> set[str]:
+    """nbval's markers of a cell: its tags, and its marker comments spelt as tags."""
     comments = {line.strip().lstrip("#").strip() for line in cell.source.splitlines()
                 if line.strip().startswith("#")}
-    return not comments & {"NBVAL_IGNORE_OUTPUT", "NBVAL_SKIP", "PYTEST_VALIDATE_IGNORE_OUTPUT"}
+    spelt = {c.lower().replace("_", "-") for c in comments if c.startswith(("NBVAL_", "PYTEST_"))}
+    return set(cell.get("metadata", {}).get("tags", [])) | spelt | (
+        {"nbval-ignore-output"} if "PYTEST_VALIDATE_IGNORE_OUTPUT" in comments else set())
+
+
+def compared(cell) -> bool:
+    """False for the cells nbval does not compare (tags, or the comment markers)."""
+    return not IGNORE_MARKERS & markers(cell)
 
 
 def comparable(outputs) -> dict[str, list[str]]:
@@ -99,6 +107,35 @@ def first_line(cell) -> str:
     return next((line for line in cell.source.splitlines() if line.strip()), "")[:70]
 
 
+def test_the_comparison_is_nbvals():
+    """Images, widget views and stderr are not compared; streams are joined per name; the
+    sanitizers apply; tags and comments mark cells as nbval reads them."""
+    def out(**fields):
+        return nbformat.from_dict(fields)
+
+    outputs = [out(output_type="stream", name="stdout", text="a = 1\n"),
+               out(output_type="stream", name="stderr", text="W0000 a warning\n"),
+               out(output_type="stream", name="stdout", text="<object at 0x7f3a>\n"),
+               out(output_type="display_data", metadata={},
+                   data={"image/png": "iVBOR", "text/plain": "<Figure size 600x350 with 1 Axes>"})]
+    view = comparable(outputs)
+    assert view == {"stream stdout": ["a = 1\n<object at 0xADDRESS>\n"],
+                    "text/plain": ["<Figure size 600x350 with 1 Axes>"]}
+    figure = "<Figure size 600x350 with 1 Axes>"
+    other = comparable([*outputs[:3], out(output_type="display_data", metadata={},
+                                          data={"image/png": "other", "text/plain": figure})])
+    assert difference(view, other) == ""
+    changed = comparable([out(output_type="stream", name="stdout", text="a = 2\n")])
+    assert "-[stream stdout] a = 1" in difference(view, changed)
+    assert "+[stream stdout] a = 2" in difference(view, changed)
+    tagged = nbformat.v4.new_code_cell("x", metadata={"tags": ["nbval-ignore-output"]})
+    commented = nbformat.v4.new_code_cell("# NBVAL_IGNORE_OUTPUT\nx")
+    skipped = nbformat.v4.new_code_cell("# NBVAL_SKIP\nx")
+    assert not compared(tagged) and not compared(commented)
+    assert compared(nbformat.v4.new_code_cell("x  # a comment"))
+    assert SKIP_MARKERS & markers(skipped)
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_second_run_all_and_each_cell_again_reproduce_the_stored_outputs(path):
     nb = nbformat.read(path, as_version=4)
@@ -111,13 +148,16 @@ def test_second_run_all_and_each_cell_again_reproduce_the_stored_outputs(path):
     failures: list[str] = []
 
     def run(index, cell, when: str, compare: bool = True) -> None:
+        if SKIP_MARKERS & markers(cell):
+            return
         try:
             client.execute_cell(cell, index)
         except CellExecutionError as error:
-            message = ANSI.sub("", f"{error.ename}: {error.evalue}".strip())
-            failures.append(f"{path.name}, cell {index} ({when}) `{first_line(cell)}` raised "
-                            f"{message}")
-            return
+            if not RAISES_MARKERS & markers(cell):  # else expected: its error is compared below
+                message = ANSI.sub("", f"{error.ename}: {error.evalue}".strip())
+                failures.append(f"{path.name}, cell {index} ({when}) `{first_line(cell)}` "
+                                f"raised {message}")
+                return
         if compare and compared(cell):
             if diff := difference(stored[index], comparable(cell.outputs)):
                 failures.append(f"{path.name}, cell {index} ({when}) `{first_line(cell)}` "
