@@ -195,7 +195,10 @@ def _sparse_targets(head: Head, y: np.ndarray | None, default: bool) -> bool:
 
 def _metric_entries(model) -> list[tuple[str, float | None]]:
     """Compiled accuracy metrics as (kind, threshold): kind "accuracy" or "binary_accuracy"."""
-    config = model.get_compile_config() or {}
+    try:
+        config = model.get_compile_config() or {}
+    except (TypeError, ValueError):   # a loss or metric Keras cannot serialize (a partial)
+        config = dict(getattr(getattr(model, "_compile_config", None), "config", None) or {})
     found: list[tuple[str, float | None]] = []
 
     def visit(entry) -> None:
@@ -218,6 +221,10 @@ def _metric_entries(model) -> list[tuple[str, float | None]]:
                 found.append(("binary_accuracy", float(cfg.get("threshold", 0.5))))
             elif cfg == "binary_accuracy":       # the function keras.metrics.binary_accuracy
                 found.append(("binary_accuracy", 0.5))
+        elif type(entry).__name__ == "BinaryAccuracy" and hasattr(entry, "get_config"):
+            found.append(("binary_accuracy", float(entry.get_config().get("threshold", 0.5))))
+        elif getattr(entry, "__name__", None) == "binary_accuracy":
+            found.append(("binary_accuracy", 0.5))
 
     visit(config.get("metrics"))
     visit(config.get("weighted_metrics"))

@@ -8,6 +8,7 @@ formula in NumPy, never from ``course_lib``.
 
 from __future__ import annotations
 
+import functools
 import subprocess
 import sys
 import warnings
@@ -553,6 +554,34 @@ def test_findings_come_in_codes_order(keras):
     assert found == ["single-unit-softmax", "categorical-on-single-unit",
                      "float16-probability-output"]
     assert found == sorted(found, key=CODES.index)
+
+
+@pytest.mark.parametrize(("activation", "how", "expected"), [
+    (None, "function", "logits-output-without-from-logits"),
+    (None, "name CategoricalCrossentropy", "logits-output-without-from-logits"),
+    ("softmax", "partial from_logits=True", "softmax-output-with-from-logits"),
+    ("softmax", "name bce", "softmax-output-with-binary-loss"),
+    ("softmax", "custom function", None),
+])
+def test_the_loss_is_read_from_objects_names_and_functions(keras, activation, how, expected):
+    loss = {"function": keras.losses.categorical_crossentropy,
+            "name CategoricalCrossentropy": "CategoricalCrossentropy",
+            "partial from_logits=True": functools.partial(
+                keras.losses.categorical_crossentropy, from_logits=True),
+            "name bce": "bce",
+            "custom function": lambda y_true, y_pred: keras.ops.mean((y_true - y_pred) ** 2),
+            }[how]
+    model = dense_model(keras, C, activation, loss)
+    assert codes(model) == ([expected] if expected else [])
+
+
+def test_metrics_are_read_when_keras_cannot_serialize_the_compile_arguments(keras):
+    partial = functools.partial(keras.losses.binary_crossentropy, from_logits=True)
+    for metric in (keras.metrics.BinaryAccuracy(), keras.metrics.binary_accuracy):
+        model = dense_model(keras, 1, None, partial, [metric])
+        with pytest.raises(TypeError):
+            model.get_compile_config()
+        assert codes(model) == ["accuracy-metric-mismatch"]
 
 
 def test_a_model_built_without_input_is_read_from_its_layers(keras):
