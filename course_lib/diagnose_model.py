@@ -331,6 +331,9 @@ def _check_activation_vs_loss(head: Head, loss: Loss | None) -> list[Finding]:
         if loss.family == "sigmoid":
             reading = ("clips them into [1e-7, 1 - 1e-7]: every logit outside that range "
                        "gets a capped loss and a zero gradient")
+        elif loss.family == "sparse":
+            reading = ("clips them into [1e-7, 1 - 1e-7] and divides each row by its sum, "
+                       "which is not a softmax")
         else:
             reading = ("divides each row by its sum and clips it into [1e-7, 1 - 1e-7], "
                        "which is not a softmax")

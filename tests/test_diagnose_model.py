@@ -299,7 +299,8 @@ def test_softmax_output_with_from_logits_symptom(keras, tf, variant):
         assert "twice" in found.message and "no warning" in found.message
 
 
-@pytest.mark.parametrize("loss", ["binary_crossentropy", "categorical_crossentropy"])
+@pytest.mark.parametrize("loss", ["binary_crossentropy", "categorical_crossentropy",
+                                  "sparse_categorical_crossentropy"])
 def test_logits_output_without_from_logits_symptom(keras, loss):
     x = features(scale=50.0)
     rng = np.random.default_rng(6)
@@ -310,13 +311,21 @@ def test_logits_output_without_from_logits_symptom(keras, loss):
         p = np.clip(z, 1e-7, 1 - 1e-7)
         expected = float(np.mean(-(y * np.log(p) + (1 - y) * np.log(1 - p))))
         right = keras.losses.BinaryCrossentropy(from_logits=True)
-    else:
+    elif loss == "categorical_crossentropy":     # divide by the row sum, then clip
         model = dense_model(keras, C, None, loss)
         y = one_hot(rng.integers(0, C, B))
         z = pre_activations(model, x)
         p = np.clip(z / z.sum(axis=-1, keepdims=True), 1e-7, 1 - 1e-7)
         expected = float(np.mean(-np.sum(y * np.log(p), axis=-1)))
         right = keras.losses.CategoricalCrossentropy(from_logits=True)
+    else:                                        # clip, then divide by the row sum
+        model = dense_model(keras, C, None, loss)
+        y = rng.integers(0, C, B)
+        z = pre_activations(model, x)
+        p = np.clip(z, 1e-7, 1 - 1e-7)
+        p = p / p.sum(axis=-1, keepdims=True)
+        expected = float(np.mean(-np.log(p[np.arange(B), y])))
+        right = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     found = finding(model, "logits-output-without-from-logits")
     assert "from_logits=False" in found.message and "from_logits=True" in found.fix
     seen = evaluate(model, x, y)
