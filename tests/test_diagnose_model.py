@@ -340,18 +340,21 @@ def test_logits_output_without_from_logits_symptom(keras, loss):
             np.testing.assert_array_equal(old, new)
 
 
-def test_sigmoid_output_with_categorical_loss_symptom(keras):
+@pytest.mark.parametrize("loss", ["CategoricalCrossentropy", "SparseCategoricalCrossentropy"])
+def test_sigmoid_output_with_categorical_loss_symptom(keras, loss):
     x = features(scale=2.0)
-    y = one_hot(np.random.default_rng(7).integers(0, C, B))
-    model = dense_model(keras, C, "sigmoid", keras.losses.CategoricalCrossentropy())
+    ids = np.random.default_rng(7).integers(0, C, B)
+    y = ids if loss.startswith("Sparse") else one_hot(ids)
+    cls = getattr(keras.losses, loss)
+    model = dense_model(keras, C, "sigmoid", cls())
     assert codes(model) == ["sigmoid-output-with-categorical-loss"]
     z = pre_activations(model, x)
-    softmax_ce = float(keras.losses.CategoricalCrossentropy(from_logits=True)(y, z))
+    softmax_ce = float(cls(from_logits=True)(y, z))
     assert evaluate(model, x, y) == pytest.approx(softmax_ce, rel=1e-5)   # fit: a softmax
     prediction = model.predict(x, verbose=0)
     np.testing.assert_allclose(prediction, 1 / (1 + np.exp(-z)), rtol=1e-5, atol=1e-6)
     assert np.abs(prediction.sum(axis=-1) - 1).max() > 0.1                # rows ≠ 1
-    on_predict = float(keras.losses.CategoricalCrossentropy()(y, prediction))
+    on_predict = float(cls()(y, prediction))
     assert abs(on_predict - softmax_ce) > 0.05
 
 
