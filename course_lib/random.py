@@ -11,8 +11,10 @@ Expected count of a class with probability p (TF's ``range_sampler.cc``):
       = -expm1(num_tries · log1p(-p))          draws to collect num_sampled distinct classes
 
 ``seed`` seeds a NumPy generator (or is one: ``np.random.default_rng(0)`` made in the cell that
-draws): the same seed gives the same draw. The draws are not TF's
-(the generators differ); given TF's ``sampled_values`` the losses reproduce TF exactly.
+draws): the same seed gives the same draw. The draws are not TF's (the generators differ);
+given TF's ``sampled_values`` the losses reproduce TF exactly. Given TF's draw, the expected
+counts equal TF's bit for bit without rejections and to 1 float32 ulp after them (NumPy's
+float32 ``expm1``/``log1p`` may round the last bit differently from the C library's).
 """
 
 from __future__ import annotations
@@ -117,6 +119,14 @@ def uniform_candidate_sampler(true_classes: ArrayLike, num_true: int, num_sample
                    lambda ids: np.full(np.shape(ids), 1 / range_max), draw)
 
 
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _unigram_weights(vocab_file: str, unigrams: ArrayLike, distortion: float,
                      num_reserved_ids: int, num_shards: int, shard: int) -> np.ndarray:
     """The shard's float32 weights in id order, reserved ids 0; checks the arguments.
@@ -134,8 +144,13 @@ def _unigram_weights(vocab_file: str, unigrams: ArrayLike, distortion: float,
                          "weight) and `unigrams` (the weights in id order).")
     if vocab_file:
         with open(vocab_file, encoding="utf-8") as file:
-            lines = [line.rstrip("\n").split(",") for line in file if line.rstrip("\n")]
-        w = np.array([float(cols[-1]) for cols in lines], dtype=np.float64)
+            lines = [line.rstrip("\n") for line in file if line.rstrip("\n")]
+        try:
+            w = np.array([float(line.split(",")[-1]) for line in lines], dtype=np.float64)
+        except ValueError:
+            bad = next(line for line in lines if not _is_number(line.split(",")[-1]))
+            raise ValueError(f"`vocab_file` {vocab_file!r}: each line must end in its class's "
+                             f"weight after the last comma; got {bad!r}.") from None
     else:
         w = np.asarray(unigrams, dtype=np.float64)
     if w.ndim != 1:
@@ -157,8 +172,8 @@ def fixed_unigram_probabilities(unigrams: ArrayLike, distortion: float = 1.0,
     The first ``num_reserved_ids`` ids get weight 0; with ``num_shards`` > 1 only the ids with
     ``id % num_shards == shard`` are kept. Computed as TF's ``FixedUnigramSampler`` does:
     float32 weights, a float32 running total, a float32 division, so expected counts match
-    TF's to the last bit. ``unigrams`` are
-    counts or frequencies in id order: the ids need not be sorted by frequency.
+    TF's to the last bit. ``unigrams`` are counts or frequencies in id order: the ids need not
+    be sorted by frequency.
     """
     weights = _unigram_weights(vocab_file, unigrams, distortion, num_reserved_ids, num_shards,
                                shard)

@@ -125,7 +125,7 @@ def test_range_max_must_match_the_weights_in_tf_and_in_ours(tf):
         cl_random.fixed_unigram_candidate_sampler(labels, 1, 2, False, 13, unigrams=UNIGRAMS)
 
 
-def test_bad_arguments_name_themselves():
+def test_bad_arguments_name_themselves(tmp_path):
     labels = np.array([[1]])
     with pytest.raises(ValueError, match="exactly one of `vocab_file`"):
         cl_random.fixed_unigram_candidate_sampler(labels, 1, 2, False, 12)
@@ -133,6 +133,10 @@ def test_bad_arguments_name_themselves():
         cl_random.fixed_unigram_candidate_sampler(labels, 1, 2, False, 2, unigrams=[1.0, -1.0])
     with pytest.raises(ValueError, match=r"only 11 classes have a positive weight"):
         cl_random.fixed_unigram_candidate_sampler(labels, 1, 12, True, 12, unigrams=UNIGRAMS)
+    with pytest.raises(ValueError, match=r"`vocab_file` .* must end in its class's weight"):
+        path = tmp_path / "bad.csv"
+        path.write_text("the,3\nof,many\n", encoding="utf-8")
+        cl_random.fixed_unigram_candidate_sampler(labels, 1, 2, False, 2, vocab_file=str(path))
     with pytest.raises(ValueError, match=r"`shard` must be in \[0, num_shards=2\)"):
         cl_random.fixed_unigram_candidate_sampler(labels, 1, 2, False, 6, num_shards=2, shard=2,
                                                   unigrams=UNIGRAMS)
