@@ -24,7 +24,7 @@ DOCS = ("README.md", "docs/instructors.md")
 SHELL_BLOCK = re.compile(r"^```(?:bash|sh|shell|console)\n(.*?)^```", re.M | re.S)
 ANY_BLOCK = re.compile(r"^```.*?^```", re.M | re.S)
 INLINE = re.compile(r"`([^`\n]+)`")
-COMMAND_START = re.compile(r"(make|\.venv/bin/\S+|conda|apt-get|pip|python|jupyter|voila|"
+COMMAND_START = re.compile(r"(make|\.venv/bin/\S+|conda|apt-get|pip|python3?|jupyter|voila|"
                            r"playwright|nbgrader|course) \S")   # a program and an argument
 
 NOT_RUN = {
@@ -45,6 +45,10 @@ NOT_RUN = {
                                     "tests/grading checks that it releases the same cells",
     "course release": "names the command; its full form `.venv/bin/course release` is run here",
     "course grade": "names the command; its full form `.venv/bin/course grade ...` is run here",
+    "python3 -m http.server -d build/site": "serves the built site on port 8000 until stopped; "
+                                            "tests/e2e/test_site.py serves the same folder "
+                                            "with http.server on a free port and opens every "
+                                            "page",
 }
 
 
@@ -185,6 +189,12 @@ def check_gradescope(command, copy, home):
         assert {"setup.sh", "run_autograder"} <= set(bundle.namelist())
 
 
+def check_make_site(command, copy, home):
+    shell(command, copy, home)
+    assert (copy / "build" / "site" / "index.html").is_file()
+    assert (copy / "build" / "site" / "notebooks" / "01_logits.html").is_file()
+
+
 CLASS_GRADING = ".venv/bin/course grade 01_softmax submissions/*.ipynb --out grades/01_softmax"
 RUN = {
     "make lab": check_make_lab,
@@ -194,6 +204,7 @@ RUN = {
     "make chooser": check_voila_app,
     "make experiments": check_voila_app,
     "make venv": check_make_venv,
+    "make site": check_make_site,
     ".venv/bin/course release": check_release,
     CLASS_GRADING: check_grade,
     ".venv/bin/course grade 01_softmax late/*.ipynb --out grades/01_softmax": check_late,
