@@ -158,3 +158,14 @@ def page_config(base: str, path: str = "/lab") -> dict:
     start = text.index('id="jupyter-config-data"')
     start = text.index(">", start) + 1
     return json.loads(text[start:text.index("</script>", start)])
+
+
+def build_site(out: Path) -> Path:
+    """Build the static site into ``out`` as `make site` does; fail with Sphinx's report."""
+    import sys
+
+    build = subprocess.run([sys.executable, str(ROOT / "tools" / "build_site.py"), "--out",
+                            str(out)], capture_output=True, text=True, cwd=ROOT)
+    assert build.returncode == 0, f"make site failed:\n{build.stdout}\n{build.stderr}"
+    assert "WARNING" not in build.stderr, build.stderr
+    return out

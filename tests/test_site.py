@@ -13,13 +13,12 @@ from __future__ import annotations
 import html
 import json
 import re
-import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
+from servers import build_site
 
 ROOT = Path(__file__).resolve().parents[1]
 EXTERNAL = re.compile(r"^(?:[a-z][a-z0-9+.-]*:)?//", re.I)        # http://, https://, //host
@@ -46,12 +45,7 @@ class Refs(HTMLParser):
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("site") / "html"
-    build = subprocess.run([sys.executable, str(ROOT / "tools" / "build_site.py"), "--out",
-                            str(out)], capture_output=True, text=True, cwd=ROOT)
-    assert build.returncode == 0, f"make site failed:\n{build.stdout}\n{build.stderr}"
-    assert "WARNING" not in build.stderr, build.stderr
-    return out
+    return build_site(tmp_path_factory.mktemp("site") / "html")
 
 
 @pytest.fixture(scope="module")

@@ -10,13 +10,13 @@ Screenshots of the home page and of lesson 1 go to the screenshots folder.
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, free_port, isolated_env, screenshot_dir, start, stop, wait_for
+from conftest import free_port, isolated_env, screenshot_dir, start, stop, wait_for
+from servers import build_site
 
 # Text of the page's main column without code: raw TeX delimiters there mean untypeset maths.
 MAIN_TEXT = """() => {
@@ -36,11 +36,7 @@ MATHJAX_DONE = "() => window.MathJax && MathJax.startup && MathJax.startup.promi
 
 @pytest.fixture(scope="session")
 def site(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("site") / "html"
-    build = subprocess.run([sys.executable, str(ROOT / "tools" / "build_site.py"), "--out",
-                            str(out)], capture_output=True, text=True, cwd=ROOT)
-    assert build.returncode == 0, f"make site failed:\n{build.stdout}\n{build.stderr}"
-    return out
+    return build_site(tmp_path_factory.mktemp("site") / "html")
 
 
 @pytest.fixture(scope="session")
