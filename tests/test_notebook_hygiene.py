@@ -63,12 +63,36 @@ def test_structure_title_setup_and_version_asserts(notebook):
 
 
 def test_ignore_output_only_on_timing_or_widget_cells(notebook):
+    """nbval reads the cell tag ``nbval-ignore-output``; only timings and widgets may carry it."""
     path, nb = notebook
     for cell in code_cells(nb):
-        if "NBVAL_IGNORE_OUTPUT" in cell.source:
+        if "nbval-ignore-output" in cell.metadata.get("tags", []):
             assert ALLOWED_IGNORE.search(cell.source), (
-                f"{path.name}: NBVAL_IGNORE_OUTPUT on a cell that neither times nor shows a widget:"
+                f"{path.name}: nbval-ignore-output on a cell that neither times nor shows a widget:"
                 f"\n{cell.source}")
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=ids(LESSONS))
+def test_no_nbval_comments_in_lessons(path):
+    """Test plumbing stays out of the reader's view: nbval markers are cell tags, not comments."""
+    nb = nbformat.read(path, as_version=4)
+    marked = [cell.source for cell in code_cells(nb) if "NBVAL_" in cell.source]
+    assert not marked, f"{path.name}: use the cell tag nbval-ignore-output instead of:\n{marked}"
+
+
+RAW_ASSERTION = re.compile(r"\s*(assert\b|np\.testing\.assert)")
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=ids(LESSONS))
+def test_raw_assertions_are_at_most_a_tenth_of_the_code(path):
+    """Checks read as part of the lesson (course_lib.proof.agree/holds print what they checked);
+    lines starting with ``assert`` or ``np.testing.assert`` are at most 10 % of the code lines."""
+    nb = nbformat.read(path, as_version=4)
+    lines = [line for cell in code_cells(nb) for line in cell.source.splitlines() if line.strip()]
+    raw = [line for line in lines if RAW_ASSERTION.match(line)]
+    assert len(raw) <= 0.1 * len(lines), (
+        f"{path.name}: {len(raw)} of {len(lines)} code lines are raw assertions; use "
+        f"course_lib.proof.agree/holds:\n" + "\n".join(raw[:10]))
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=ids(LESSONS))
