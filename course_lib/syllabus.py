@@ -77,7 +77,7 @@ LESSONS: tuple[Lesson, ...] = (
            "What do `compile` and `fit` do with the loss I chose?",
            "predict how Keras reshapes targets, picks `\"accuracy\"` and treats `from_logits` "
            "after a softmax; weight classes of sequence labels; lint a model with "
-           "`diagnose_model`", 20, None, (_ex("04_choose_the_loss"),)),
+           "`diagnose_model`", 20, 16, (_ex("04_choose_the_loss"),)),
     Lesson(10, "notebooks/10_training_at_scale.ipynb",
            "Training at scale: masks, mixed precision, many devices, XLA",
            "Why does my loss turn NaN or wrong when training grows?",
