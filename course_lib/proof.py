@@ -31,13 +31,14 @@ def _max_abs_difference(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def agree(what: str, actual: ArrayLike, expected: ArrayLike, *, rtol: float = 1e-6,
-          atol: float = 1e-6) -> float:
+          atol: float = 1e-6) -> None:
     """Check ``|actual - expected| <= atol + rtol·|expected|`` entrywise; print one line.
 
     The line is ``"{what}: max |Δ| 3e-08 ✓"`` (``identical`` when the arrays are equal; NaN and
-    inf must sit at the same places with the same sign). Returns the largest difference.
-    Raises ``AssertionError`` naming ``what``, with NumPy's report, when a value, a shape or the
-    position of a NaN/inf differs. Shapes must match exactly: no broadcasting.
+    inf must sit at the same places with the same sign). Returns nothing, so a cell that ends
+    with it shows only the line. Raises ``AssertionError`` naming ``what``, with NumPy's
+    report, when a value, a shape or the position of a NaN/inf differs. Shapes must match
+    exactly: no broadcasting.
     """
     a, b = np.asarray(actual), np.asarray(expected)
     if a.shape != b.shape:
@@ -51,7 +52,6 @@ def agree(what: str, actual: ArrayLike, expected: ArrayLike, *, rtol: float = 1e
     shown = "identical" if np.array_equal(a, b, equal_nan=a.dtype.kind in "fc") else \
         f"max |Δ| {diff:.0e}"
     print(f"{what}: {shown} ✓")
-    return diff
 
 
 def holds(statement: str, condition: object) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 START, END = "<!-- syllabus -->", "<!-- /syllabus -->"
 # the day the "Runs in" column was measured with `make notebooks` on the 2-core CI machine
-MEASURED_ON = "2026-11-26"
+MEASURED_ON = "2026-12-04"
 LANDING_PAGE = "START_HERE.ipynb"
 
 
@@ -42,47 +42,47 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson(0, "notebooks/00_map_of_the_family.ipynb", "Map of the cross-entropy family",
            "Which function, and what became of the TF 1 name I found?",
            "pick the family from four questions; map `tf.losses.*`, `tf.contrib.*`, `*_v2` to "
-           "TF 2.21 and Keras 3", 15, 6, (_ex("04_choose_the_loss"),)),
+           "TF 2.21 and Keras 3", 15, 7, (_ex("04_choose_the_loss"),)),
     Lesson(1, "notebooks/01_logits.ipynb", "Logits", "Why do TF's losses take logits?",
            "compute softmax / log-softmax / logsumexp stably; explain `from_logits` and the "
-           "1e-7 clipping trap", 20, 8, (_ex("01_softmax"),)),
+           "1e-7 clipping trap", 20, 10, (_ex("01_softmax"),)),
     Lesson(2, "notebooks/02_sigmoid_is_the_two_class_softmax.ipynb",
            "Sigmoid is the two-class softmax", "Binary or multi-label: sigmoid or softmax?",
            "prove sigmoid = 2-class softmax; train a multi-label model the right way; know how "
-           "each API reduces", 15, 7, (_ex("02_sigmoid"),)),
+           "each API reduces", 15, 8, (_ex("02_sigmoid"),)),
     Lesson(3, "notebooks/03_softmax_and_soft_labels.ipynb", "Softmax family and soft labels",
            "What may a label row be?",
            "use soft labels and label smoothing; stop gradients into labels for distillation",
-           20, 7, (_ex("01_softmax"), _ex("04_choose_the_loss"))),
+           20, 9, (_ex("01_softmax"), _ex("04_choose_the_loss"))),
     Lesson(4, "notebooks/04_sparse_labels.ipynb", "Sparse labels", "Integer ids or one-hot?",
            "use sparse losses for any rank; know what they save (labels) and what not "
-           "(logits); handle bad ids and `ignore_class`", 15, 6, (_ex("03_sparse_weights"),)),
+           "(logits); handle bad ids and `ignore_class`", 15, 7, (_ex("03_sparse_weights"),)),
     Lesson(5, "notebooks/05_weights.ipynb", "Weights",
            "How do I weight examples and classes?",
            "predict every reduction of compat.v1 and Keras; use `pos_weight`, `class_weight`, "
-           "focal loss", 20, 7, (_ex("03_sparse_weights"),)),
+           "focal loss", 20, 9, (_ex("03_sparse_weights"),)),
     Lesson(6, "notebooks/06_sampled_softmax.ipynb", "Sampled softmax",
            "A million classes: what does sampled softmax compute and cost?",
            "rebuild `tf.nn.sampled_softmax_loss` exactly; measure its bias; train with it, "
-           "evaluate with the full softmax", 20, 8, (_ex("05_sampled_softmax"),)),
+           "evaluate with the full softmax", 20, 9, (_ex("05_sampled_softmax"),)),
     Lesson(7, "notebooks/07_nce.ipynb", "NCE", "What does `tf.nn.nce_loss` optimise?",
            "rebuild NCE; explain why its value is not a softmax loss; compare what it learns",
-           15, 8, (_ex("05_sampled_softmax"),)),
+           15, 9, (_ex("05_sampled_softmax"),)),
     Lesson(8, "notebooks/08_choosing_your_loss.ipynb", "Choosing your loss",
            "Which loss for my problem, and why is mine NaN?",
            "use `choose_loss` and `diagnose` on realistic problems; the interactive wizard",
-           15, 5, (_ex("04_choose_the_loss"),)),
+           15, 6, (_ex("04_choose_the_loss"),)),
     Lesson(9, "notebooks/09_cross_entropy_in_model_fit.ipynb",
            "Cross-entropy inside `model.fit`",
            "What do `compile` and `fit` do with the loss I chose?",
            "predict how Keras reshapes targets, picks `\"accuracy\"` and treats `from_logits` "
            "after a softmax; weight classes of sequence labels; lint a model with "
-           "`diagnose_model`", 20, 16, (_ex("04_choose_the_loss"),)),
+           "`diagnose_model`", 20, 15, (_ex("04_choose_the_loss"),)),
     Lesson(10, "notebooks/10_training_at_scale.ipynb",
            "Training at scale: masks, mixed precision, many devices, XLA",
            "Why does my loss turn NaN or wrong when training grows?",
            "mask logits safely; keep mixed-precision losses in float32; average a loss over "
-           "replicas correctly; know what XLA does with bad labels", 20, None,
+           "replicas correctly; know what XLA does with bad labels", 20, 11,
            (_ex("03_sparse_weights"),)),
 )
 
