@@ -22,7 +22,8 @@ loop of calls lasting >= 40 ms (one call for the slow cells), median (min-max) o
 repetitions; the CPU share used by other processes is recorded per repetition. After each
 NumPy (course_lib) sample it sleeps, untimed, until OpenBLAS's spinning worker thread has gone
 to sleep (``_timing.settle_blas``).
-Writes benchmarks/results/sampled.md (shown by lesson 6) and sampled.json (every number);
+Writes benchmarks/results/sampled.md (the report) and sampled.json (every number; lesson 6
+reads its speed-ups from it);
 ``--from-json`` re-renders the report of a saved sampled.json without measuring.
 """
 
