@@ -43,7 +43,6 @@ NOT_RUN = {
     "playwright install": "the README says never to run it (it downloads a browser)",
     "nbgrader generate_assignment": "names nbgrader's release command for comparison; "
                                     "tests/grading checks that it releases the same cells",
-    "course release": "names the command; its full form `.venv/bin/course release` is run here",
     "course grade": "names the command; its full form `.venv/bin/course grade ...` is run here",
     "python3 -m http.server -d build/site": "serves the built site on port 8000 until stopped; "
                                             "tests/e2e/test_site.py serves the same folder "
