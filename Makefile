@@ -62,7 +62,7 @@ test-e2e: $(STAMP)
 	CHROMIUM=$(CHROMIUM) $(PY) -m pytest -o addopts="-p no:cacheprovider" -v tests/e2e
 
 bench: $(STAMP)
-	$(PY) benchmarks/bench_xent.py
+	$(PY) benchmarks/bench_xent.py --runs 3
 	$(PY) benchmarks/bench_sampled.py
 	$(PY) benchmarks/bench_grading.py
 

@@ -30,6 +30,7 @@ import numpy as np
 from _timing import LoadMeter, cpu_model
 
 from course_lib import nn
+from course_lib.nn import _xent_kernel
 from course_lib.tf_setup import import_tensorflow
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -95,7 +96,7 @@ def two_thread_speedup(reps: int = 5) -> float:
 class Impl:
     name: str
     op: str                        # "sparse", "dense" or "sigmoid": what it computes
-    kind: str                      # "course_lib", "tf_graph" or "tf_xla"
+    kind: str                      # "course_lib", "tf_graph", "tf_xla" or "bound"
     fn: Callable[[], object]
     ms: list[float] = field(default_factory=list)
     cpu_ms: list[float] = field(default_factory=list)
@@ -172,6 +173,42 @@ def tf_value_and_grad(tf, op, jit: bool = False):
     return step
 
 
+# ---------------------------------------------------------------- what bounds course_lib
+def on_one_thread(fn: Callable[[], object]) -> Callable[[], object]:
+    """``fn`` with course_lib's kernel held to the caller's thread (no worker thread)."""
+
+    def call() -> object:
+        saved = _xent_kernel._MAX_THREADS
+        _xent_kernel._MAX_THREADS = 1
+        try:
+            return fn()
+        finally:
+            _xent_kernel._MAX_THREADS = saved
+
+    return call
+
+
+def five_passes(x: np.ndarray, g: np.ndarray) -> None:
+    """The kernel's five NumPy passes alone, on one thread: its floor without labels or loss.
+
+    Block by block, as the kernel cuts the logits (same rows per block, column tiles, ufunc
+    buffer size): ``m = max(x)``, ``g = x - m``, ``g = exp(g)``, ``t = Σ g``, ``g *= 1/t``.
+    What the kernel adds to these (picking the label's logit, the loss, ``g[y] -= 1``, the
+    confident rows' tail, Python's loop) is the difference between the two rows of the table.
+    """
+    block_rows, tiles = _xent_kernel._column_tiles(x.shape[1], x.itemsize)
+    with np.errstate():                                     # restores the buffer size on exit
+        np.setbufsize(_xent_kernel.ufunc_buffer_size(x.shape[1]))
+        for start in range(0, len(x), block_rows):
+            xb, gb = x[start:start + block_rows], g[start:start + block_rows]
+            for cols in tiles:
+                xt, gt = xb[:, cols], gb[:, cols]
+                m = xt.max(axis=1)
+                np.subtract(xt, m[:, None], out=gt)
+                np.exp(gt, out=gt)
+                gt *= (1 / gt.sum(axis=1))[:, None]
+
+
 def softmax_group(tf, shape, rng):
     x = (rng.standard_normal(shape, dtype=np.float32) * 2).astype(np.float32)
     y = rng.integers(0, shape[1], shape[0]).astype(np.int32)
@@ -193,6 +230,13 @@ def softmax_group(tf, shape, rng):
         Impl("course_lib dense", "dense", "course_lib", lambda: dense(z, x, out=grad)),
         Impl("TF dense graph", "dense", "tf_graph", lambda: tf_dense(tz, tx)),
     ]
+    if shape in TARGET_SHAPES:                     # what bounds the sparse target rows
+        impls += [
+            Impl("course_lib sparse, 1 thread", "sparse", "bound",
+                 on_one_thread(lambda: sparse(y, x, out=grad))),
+            Impl("five passes alone, 1 thread", "sparse", "bound",
+                 lambda: five_passes(x, grad)),
+        ]
     checks = {
         "course_lib sparse": (sparse(y, x), tf_sparse(ty, tx)),
         "TF sparse XLA": (tf_sparse_xla(ty, tx), tf_sparse(ty, tx)),
@@ -275,6 +319,7 @@ def run(reps: int) -> dict:
     print(f"two threads vs one (np.exp in L2): {speedup_before:.2f}x before, "
           f"{speedup_after:.2f}x after the timings", flush=True)
     targets = evaluate_targets(rows, copy_gbs)
+    bounds = sparse_bounds(rows, copy_gbs)
     load_values = [g["other_load"] for g in groups]
     return {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -292,7 +337,7 @@ def run(reps: int) -> dict:
         "other_load": {"copy": copy_load.other, "min": min(load_values),
                        "max": max(load_values), "mean": float(np.mean(load_values)),
                        "groups": groups},
-        "rows": rows, "targets": targets,
+        "rows": rows, "targets": targets, "bounds": bounds,
         "run_seconds": time.perf_counter() - wall0,
     }
 
@@ -341,6 +386,73 @@ def evaluate_targets(rows: list[dict], copy_gbs: float) -> list[dict]:
     add("sigmoid peak memory vs gradient (loss + grad = 2x)", sigmoid_peak, "<= 2.1",
         sigmoid_peak <= 2.1)
     return targets
+
+
+def sparse_bounds(rows: list[dict], copy_gbs: float) -> list[dict]:
+    """Per target shape: how far course_lib sparse is from what bounds it, in this run.
+
+    ``passes_ms``: the five NumPy passes alone on one thread (the compute floor of one
+    thread); ``memory_ms``: its useful bytes at this run's one-thread copy speed (the memory
+    floor); ``thread_gain``: one-thread / two-thread time of course_lib itself;
+    ``gain_needed``: the gain over the passes alone that 0.85x TF XLA would take.
+    """
+    def ms(shape, name):
+        return next(r["median_ms"] for r in rows if r["impl"] == name and r["shape"] == shape)
+
+    bounds = []
+    for shape in map(list, TARGET_SHAPES):
+        two, one = ms(shape, "course_lib sparse"), ms(shape, "course_lib sparse, 1 thread")
+        passes, xla = ms(shape, "five passes alone, 1 thread"), ms(shape, "TF sparse XLA")
+        bounds.append({
+            "shape": shape, "course_lib_ms": two, "one_thread_ms": one, "passes_ms": passes,
+            "memory_ms": 2 * shape[0] * shape[1] * 4 / copy_gbs / 1e6, "xla_ms": xla,
+            "thread_gain": one / two, "gain_needed": passes / (0.85 * xla),
+        })
+    return bounds
+
+
+def bound_rows(result: dict) -> tuple[list[str], list[list[str]]]:
+    header = ["shape", "course_lib sparse", "1 thread", "five passes alone, 1 thread",
+              "useful bytes at copy speed", "TF XLA", "gain from 2nd thread",
+              "gain over the passes for 0.85x XLA"]
+    return header, [[
+        fmt_shape(b["shape"]), fmt(b["course_lib_ms"]), fmt(b["one_thread_ms"]),
+        fmt(b["passes_ms"]), fmt(b["memory_ms"]), fmt(b["xla_ms"]),
+        f"{b['thread_gain']:.2f}x", f"{b['gain_needed']:.2f}x"] for b in result["bounds"]]
+
+
+def bound_notes(result: dict) -> list[str]:
+    speedup = result["two_thread_speedup"]
+    return [
+        "Milliseconds per call, medians of the same round-robin as above. \"Five passes "
+        "alone\" runs only the kernel's NumPy passes over the logits (max, subtract, exp, "
+        "sum, scale), block by block as the kernel does, on one thread: no label lookup, no "
+        "loss, no Python bookkeeping. No NumPy implementation of this formula does less, so "
+        "it is course_lib's floor on one thread; \"useful bytes at copy speed\" is the "
+        "memory floor (read the logits, write the gradient, at this run's one-thread "
+        "np.copyto speed).",
+        "To reach 0.85x TF XLA, course_lib's two threads must beat the passes alone by the "
+        "last column. The second thread gave course_lib the gain in the column before it; "
+        f"the host gave an L2-resident np.exp loop {speedup['before']:.2f}x / "
+        f"{speedup['after']:.2f}x (before / after the timings; 2.0 = a whole second core). "
+        "Where the gain needed exceeds what the host delivers, the target cannot hold in "
+        "that run with these passes: XLA fuses them into one loop over the logits.",
+    ]
+
+
+def runs_rows(result: dict) -> tuple[list[str], list[list[str]]]:
+    """One row per target, one column per run of this invocation, and how many runs passed."""
+    runs = result["runs"]
+    header = ["target", "limit"] + [
+        f"run {i} ({r['other_load']:.0%} load, 2nd core {r['two_thread_speedup']['before']:.2f}x)"
+        for i, r in enumerate(runs, 1)] + ["passed"]
+    rows = []
+    for k, target in enumerate(runs[0]["targets"]):
+        values = [r["targets"][k] for r in runs]
+        rows.append([target["target"], target["limit"]]
+                    + [f"{v['value']:.3f} {'PASS' if v['pass'] else 'FAIL'}" for v in values]
+                    + [f"{sum(v['pass'] for v in values)} of {len(values)}"])
+    return header, rows
 
 
 def fmt_shape(shape) -> str:
@@ -419,6 +531,7 @@ def notes(result: dict) -> list[str]:
 def print_report(result: dict) -> None:
     header, rows = table_rows(result)
     t_header, t_rows = target_rows(result)
+    b_header, b_rows = bound_rows(result)
     try:
         from rich.console import Console
         from rich.table import Table
@@ -442,13 +555,21 @@ def print_report(result: dict) -> None:
         console.print(targets)
         for line in notes(result):
             console.print(line, highlight=False)
+        bounds = Table(title="What bounds course_lib sparse (ms per call)", header_style="bold")
+        for name in b_header:
+            bounds.add_column(name, justify="right")
+        for row in b_rows:
+            bounds.add_row(*row)
+        console.print(bounds)
+        for line in bound_notes(result):
+            console.print(line, highlight=False)
         return
-    for block in ((header, rows), (t_header, t_rows)):
+    for block in ((header, rows), (t_header, t_rows), (b_header, b_rows)):
         widths = [max(len(str(c)) for c in col) for col in zip(block[0], *block[1], strict=True)]
         for row in [block[0], *block[1]]:
             print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)))
         print()
-    print("\n".join(notes(result)))
+    print("\n".join(notes(result) + bound_notes(result)))
 
 
 def markdown(result: dict) -> str:
@@ -478,6 +599,22 @@ def markdown(result: dict) -> str:
         "",
         *[f"- {line}" for line in notes(result)],
         "",
+        *([] if len(result.get("runs", [])) < 2 else [
+            f"## Targets over {len(result['runs'])} runs in a row",
+            "",
+            "The table above is the last run. A target counts when it passes in 2 of 3 runs "
+            f"on a quiet machine (other load < {QUIET_OTHER_LOAD:.0%}); \"2nd core\" is the "
+            "two-thread np.exp speed-up before that run (2.0 = a whole second core).",
+            "",
+            md_table(*runs_rows(result)),
+            "",
+        ]),
+        "## What bounds course_lib sparse",
+        "",
+        md_table(*bound_rows(result)),
+        "",
+        *[f"- {line}" for line in bound_notes(result)],
+        "",
     ])
 
 
@@ -485,6 +622,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=7, help="round-robin repetitions (>= 7)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="directory for xent.md/json")
+    parser.add_argument("--runs", type=int, default=1,
+                        help="measure this many times in a row (3 to judge the targets); the "
+                        "results show the last run's table and every run's targets")
     parser.add_argument("--keep-freed-memory", action="store_true",
                         help="diagnostic: rerun with glibc keeping freed memory (no page faults "
                         "for fresh outputs); writes xent-keep-freed-memory.md/json")
@@ -493,14 +633,22 @@ def main(argv: list[str] | None = None) -> int:
         # malloc reads these variables at start-up only: restart the interpreter with them.
         os.execve(sys.executable, [sys.executable, __file__, *sys.argv[1:]],
                   {**os.environ, **KEEP_FREED_MEMORY})
-    result = run(max(args.reps, 1))
-    print_report(result)
+    results = []
+    for number in range(1, max(args.runs, 1) + 1):
+        if args.runs > 1:
+            print(f"run {number} of {args.runs}", flush=True)
+        results.append(run(max(args.reps, 1)))
+        print_report(results[-1])
+    result = results[-1]                          # the table shows the last run
+    result["runs"] = [{"date": r["date"], "other_load": r["other_load"]["max"],
+                       "two_thread_speedup": r["two_thread_speedup"],
+                       "targets": r["targets"]} for r in results]
     stem = "xent-keep-freed-memory" if keeps_freed_memory() else "xent"
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"{stem}.md").write_text(markdown(result))
     (args.out / f"{stem}.json").write_text(json.dumps(result, indent=1) + "\n")
     print(f"wrote {args.out / f'{stem}.md'} and {args.out / f'{stem}.json'} "
-          f"({result['run_seconds']:.0f} s)")
+          f"({sum(r['run_seconds'] for r in results):.0f} s)")
     return 0
 
 
