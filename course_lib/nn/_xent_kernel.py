@@ -2,7 +2,9 @@
 
 ``xent_rows(x, y, z, want_grad)`` computes, for 2-D logits ``x`` [N, C] and either class ids
 ``y`` [N] or dense labels ``z`` [N, C], the loss ``lse·Σz - Σ z·s`` (``s = x - max(x)``) and
-the gradient ``softmax(x)·Σz - z`` of ``softmax_cross_entropy.py``. What it optimises is
+the gradient ``softmax(x)·Σz - z`` of ``softmax_cross_entropy.py`` (at the top class of a row
+whose softmax there exceeds 1/2, recomputed from the other entries in a wider dtype, where
+``softmax - z`` would cancel: ``_softmax_tail``). What it optimises is
 memory traffic: the logits are read once, a block at a time, and while a block is in the CPU
 cache five passes run over it (max, subtract, exp, sum, scale), in place in the gradient: no
 one-hot, no temporary of the logits' size. Rows wider than ``_TILE_BYTES`` are cut into column
@@ -175,7 +177,7 @@ def _xent_block(x: np.ndarray, g: np.ndarray, tiles: list[slice], y: np.ndarray 
     # Rows whose largest softmax s_j exceeds 1/2 (Σ_k exp(s_k) < 2, as exp(s_j) = 1): there
     # softmax·Σz - z cancels at j, and the tail is recomputed below from the other entries.
     confident = np.flatnonzero((total >= 1) & (total < 2))
-    tail = _softmax_tail(g, tiles, tile_max, rescale, confident) if len(confident) else None
+    tail = _softmax_tail(x, row_max, confident) if len(confident) else None
     scale = rescale * (label_mass / total)                  # exp(m_t - M)·Σz / Σ_k exp(s_k)
     for t, cols in enumerate(tiles):
         gt = g[:, cols]
@@ -186,39 +188,48 @@ def _xent_block(x: np.ndarray, g: np.ndarray, tiles: list[slice], y: np.ndarray 
     if z is None:
         g[rows, y] -= 1                                     # g = softmax(x) - onehot(y)
     if tail is not None:
-        j, others = tail
+        j, rest = tail                                      # rest = Σ_{k≠j} s_k, in wide
         rows = confident
-        z_j = (y[rows] == j).astype(g.dtype) if z is None else z[rows, j]
-        mass = 1 if z is None else label_mass[rows]
+        wide = rest.dtype
+        z_j = (y[rows] == j).astype(wide) if z is None else z[rows, j].astype(wide)
+        mass = 1 if z is None else z[rows].astype(wide).sum(axis=1)
         # g_j = s_j·Σ_{k≠j} z_k - z_j·Σ_{k≠j} s_k = Σ_{k≠j} z_k - Σz·Σ_{k≠j} s_k, since
-        # s_j = 1 - Σ_{k≠j} s_k; Σ_{k≠j} s_k = others / total never subtracts from 1.
-        g[rows, j] = (mass - z_j) - mass * (others / total[rows])
+        # s_j = 1 - Σ_{k≠j} s_k: summed from the other entries, never subtracted from 1;
+        # computed in the wider dtype and rounded once into g.
+        g[rows, j] = (mass - z_j) - mass * rest
     return loss
 
 
-def _softmax_tail(g: np.ndarray, tiles: list[slice], tile_max: np.ndarray,
-                  rescale: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(j, Σ_{k≠j} exp(x_k - M))`` for each of ``rows``, ``j`` the column of the row's max.
+def _softmax_tail(x: np.ndarray, row_max: np.ndarray,
+                  rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(j, Σ_{k≠j} softmax(x)_k)`` for each of ``rows``, ``j`` the column of the row's max.
 
-    ``g`` holds ``exp(x - m_t)`` per tile, exactly 1 at each tile's max. The sum over the other
-    entries is summed from them (a copy of the rows with the max entry set to 0), not taken
-    as ``total - 1``, which keeps none of the digits below ulp(1). Only the given (confident)
-    rows are copied and summed: they are few, so the other rows cost nothing extra.
+    Only for confident rows (softmax at j above 1/2), where ``1 - s_j`` would cancel. Computed
+    from the logits in a wider dtype (float64 for float16/32 logits, ``np.longdouble`` for
+    float64 where it is wider, as on x86-64 and aarch64 Linux), so that the one rounding to the
+    gradient's dtype is the only one that counts: within 1 ulp of exact arithmetic. The sum
+    of the other entries is summed from them (the max entry set to 0), not taken as
+    ``total - 1``, which keeps none of the digits below ulp(1). Such rows are few in a batch
+    of random logits; ``benchmarks/bench_xent.py`` times a batch where every row is confident
+    (a trained model), where this costs most (``np.longdouble``'s ``exp`` is many times slower
+    than float64's). Rows go a few at a time, so the wide copy stays small.
     """
-    best = tile_max[:, rows].argmax(axis=0)                 # the tile holding the row's max
-    j = np.zeros(len(rows), np.intp)
-    others = np.zeros(len(rows), g.dtype)
-    picked = np.arange(len(rows))
-    for t, cols in enumerate(tiles):
-        gt = g[rows, cols]                                  # a copy of these rows' tile
-        jt = gt.argmax(axis=1)
-        peak = gt[picked, jt]
-        gt[picked, jt] = 0
-        rest = gt.sum(axis=1)                               # Σ_tile exp(x - m_t) but its max
-        mine = best == t
-        j[mine] = cols.start + jt[mine]
-        others += np.where(mine, rest, rest + peak) * rescale[t, rows]
-    return j, others
+    wide = np.float64 if np.dtype(x.dtype).itemsize < 8 else np.longdouble
+    j = np.empty(len(rows), np.intp)
+    rest = np.empty(len(rows), wide)
+    step = max(1, _ROW_BLOCK_BYTES // max(x.shape[1] * np.dtype(wide).itemsize, 1))
+    for start in range(0, len(rows), step):
+        part = slice(start, start + step)
+        these = rows[part]
+        # s = x - M in the wide dtype (exact there): a wide copy of these rows
+        xr = np.subtract(x[these], row_max[these][:, None], dtype=wide)
+        np.exp(xr, out=xr)                                  # exp(s), exactly 1 at j
+        picked = np.arange(len(xr))
+        jr = xr.argmax(axis=1)
+        xr[picked, jr] = 0
+        others = xr.sum(axis=1)                             # Σ_{k≠j} exp(s_k)
+        j[part], rest[part] = jr, others / (1 + others)     # Σ_{k≠j} s_k
+    return j, rest
 
 
 def xent_rows(x: np.ndarray, y: np.ndarray | None, z: np.ndarray | None,
