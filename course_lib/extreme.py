@@ -142,10 +142,16 @@ def _loss_values(loss: str, w, b, x, y, num_sampled: int, sampler_seed: int) -> 
     return value_fn(w, b, y[:, None], x, num_sampled, w.shape[0], seed=sampler_seed)
 
 
-def _sgd_step(loss: str, w, b, x, y, num_sampled: int, sampler_seed: int, scale) -> None:
-    """``W -= scale · d Σloss / dW`` in place, and the same for b; sparse unless "softmax"."""
+def _sgd_step(loss: str, w, b, x, y, num_sampled: int, sampler_seed: int, scale,
+              grad: np.ndarray | None = None) -> None:
+    """``W -= scale · d Σloss / dW`` in place, and the same for b; sparse unless "softmax".
+
+    ``grad``: for "softmax", the run's [batch, V] gradient buffer, written by ``out=`` at
+    every step instead of a fresh array each time.
+    """
     if loss == "softmax":
-        g = nn.sparse_softmax_cross_entropy_with_logits_grad(y, x @ w.T + b)   # [batch, V]
+        _, g = nn.sparse_softmax_cross_entropy_with_logits_value_and_grad(
+            y, x @ w.T + b, out=grad)                                            # [batch, V]
         w -= scale * (g.T @ x)
         b -= scale * g.sum(axis=0)
         return
@@ -204,6 +210,7 @@ def train_output_layer(loss: Loss, features: ArrayLike, labels: ArrayLike, num_c
                 x.dtype)
     rng = np.random.default_rng(seed)
     scale = x.dtype.type(learning_rate / batch_size)
+    grad = np.empty((batch_size, num_classes), x.dtype) if loss == "softmax" else None
     recorded: list[tuple[int, float, float, float]] = []
     for step in range(steps + 1):
         batch = rng.integers(0, x.shape[0], batch_size)
@@ -215,5 +222,5 @@ def train_output_layer(loss: Loss, features: ArrayLike, labels: ArrayLike, num_c
             recorded.append((step, float(np.mean(_loss_values(*args))),
                              full_softmax_loss(w, b, y[batch], x[batch]), evaluated))
         if step < steps:
-            _sgd_step(*args, scale)
+            _sgd_step(*args, scale, grad)
     return TrainingRun(w, b, *(np.array(v) for v in zip(*recorded, strict=True)))
