@@ -26,6 +26,7 @@ START_TIMEOUT = 120   # s: a cold first start on a busy 2-core machine
 
 
 def free_port() -> int:
+    """A port nobody listens on now (the servers get port_retries=0, so no silent move)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -120,13 +121,18 @@ def running(command: str, *, cwd: Path, home: Path, kind: str) -> Iterator[str]:
                 time.sleep(0.5)
         yield base
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        stop(process)
+
+
+def stop(process: subprocess.Popen) -> None:
+    """SIGTERM to the process group (a server shuts its kernels down), SIGKILL after 20 s."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):

@@ -14,8 +14,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from servers import free_port, stop
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -35,13 +34,6 @@ TOKEN = "which-cross-entropy-e2e"
 SERVER_START_TIMEOUT = 120   # s; a cold first start after install took 9.5 s on 2 cores
 UI_TIMEOUT_MS = 120_000      # kernel start + TF import + running a lesson, on a busy machine
 BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    """A port nobody listens on now (the servers get port_retries=0, so no silent move)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for(url: str, process: subprocess.Popen, log: Path) -> None:
@@ -77,17 +69,6 @@ def start(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
     with log.open("w") as out:
         return subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True, cwd=env["TMPDIR"])
-
-
-def stop(process: subprocess.Popen) -> None:
-    """SIGTERM to the group (the server shuts its kernels down), SIGKILL after 20 s."""
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 # ---------------------------------------------------------------- browser
