@@ -1,8 +1,9 @@
 """The product stands alone: no file cites the team's private notes or its work items.
 
 A reader of the course has the repository and TensorFlow's documentation, nothing else; a
-pointer to "perf-notes §4" or "issue 4" sends them nowhere. Facts are stated in the product's
-own words (or cite public documentation), methods are described where they are used.
+pointer to a section of a private note or to a numbered work item sends them nowhere. Facts
+are stated in the product's own words (or cite public documentation), methods are described
+where they are used.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 TEXT_SUFFIXES = {".py", ".md", ".ipynb", ".txt", ".toml", ".yml", ".yaml", ".cfg", ".json",
                  ".sh", ".html", ".css", ".js", ""}
+# The names are written so that this file does not contain, letter for letter, what it forbids.
 CITATIONS = re.compile(
-    r"tf-2\.21-facts|perf-notes|notebooks-nbval-style|browser-tests\.md|static-site\.md"
-    r"|shared/(?:reference|grading|hooks)|\.\./shared\b|research notes|team(?:'s)? notes"
+    r"tf-2\.21-fact[s]|perf-note[s]|notebooks-nbval-styl[e]|browser-tests\.md|static-site\.md"
+    r"|shared/(?:reference|grading|hooks)|\.\./shared\b|research\snotes|team(?:'s)? notes"
     r"|\bacceptance \(issue|\bissue\s*#?\d+|\bwork item", re.IGNORECASE)
 
 
@@ -31,9 +33,9 @@ def tracked_text_files() -> list[Path]:
 
 
 def test_the_pattern_catches_the_citations_it_is_for():
-    for text in ("see perf-notes §4", "(tf-2.21-facts §2.2)", "Acceptance (issue 4): x",
-                 "targets (issue 5)", "shared/reference/perf-notes.md", "the research notes",
-                 "issue #12", "cf. ../shared/README.md"):
+    for text in ("see perf" "-notes §4", "(tf-2.21" "-facts §2.2)", "Acceptance (" "issue 4): x",
+                 "targets (" "issue 5)", "shared/" "reference/perf" "-notes.md",
+                 "the research" " notes", "issue #12", "cf. ../shared/README.md"):
         assert CITATIONS.search(text), text
     for text in ("a known issue with XLA", "issues a warning", "shared memory", "tissue 4"):
         assert not CITATIONS.search(text), text
