@@ -174,10 +174,6 @@ def _xent_block(x: np.ndarray, g: np.ndarray, tiles: list[slice], y: np.ndarray 
         loss = lse * label_mass - z_dot_s
     if not want_grad:
         return loss                                         # forward only: g was scratch
-    # Rows whose largest softmax s_j exceeds 1/2 (Σ_k exp(s_k) < 2, as exp(s_j) = 1): there
-    # softmax·Σz - z cancels at j, and the tail is recomputed below from the other entries.
-    confident = np.flatnonzero((total >= 1) & (total < 2))
-    tail = _softmax_tail(x, row_max, confident) if len(confident) else None
     scale = rescale * (label_mass / total)                  # exp(m_t - M)·Σz / Σ_k exp(s_k)
     for t, cols in enumerate(tiles):
         gt = g[:, cols]
@@ -187,9 +183,11 @@ def _xent_block(x: np.ndarray, g: np.ndarray, tiles: list[slice], y: np.ndarray 
     rows = np.arange(len(x))
     if z is None:
         g[rows, y] -= 1                                     # g = softmax(x) - onehot(y)
-    if tail is not None:
-        j, rest = tail                                      # rest = Σ_{k≠j} s_k, in wide
-        rows = confident
+    # Rows whose largest softmax s_j exceeds 1/2 (Σ_k exp(s_k) < 2, as exp(s_j) = 1): there
+    # softmax·Σz - z cancels at j, and the entry is recomputed from the other entries.
+    rows = np.flatnonzero((total >= 1) & (total < 2))
+    if len(rows):
+        j, rest = _softmax_tail(x, row_max, rows)           # rest = Σ_{k≠j} s_k, in wide
         wide = rest.dtype
         z_j = (y[rows] == j).astype(wide) if z is None else z[rows, j].astype(wide)
         mass = 1 if z is None else z[rows].astype(wide).sum(axis=1)
